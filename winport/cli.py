@@ -1,0 +1,166 @@
+"""The `winport` command line.
+
+Exit codes: 0 ok; 1 changes pending (``rewrite --check``); 2 usage or input
+error; 3 a transform drifted or failed (``--strict``); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from . import registry, render
+from .examples import first_example
+from .model import Outcome
+from .pipeline import Pipeline
+from .sources import SourceError
+
+EXIT_OK, EXIT_PENDING, EXIT_INPUT, EXIT_PROBLEMS, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+EXIT_HELP = """\b
+Exit codes:
+  0  success (with --check: the tree is already ported)
+  1  --check: changes are pending
+  2  usage or input error (bad folder, unknown transform, fetch failure)
+  3  --strict: a transform drifted or failed
+  130 interrupted"""
+
+VLLM_MARKERS = ("setup.py", "vllm", "csrc")
+
+
+class InputError(click.ClickException):
+    exit_code = EXIT_INPUT
+
+    def show(self, file=None) -> None:  # one line, prefixed with the program name
+        click.echo(f"winport: error: {self.format_message()}", err=True)
+
+
+def _split(values: tuple[str, ...]) -> list[str]:
+    return [v for item in values for v in item.split(",") if v.strip()]
+
+
+def check_tree(path: Path) -> None:
+    if not path.is_dir():
+        raise InputError(f"{path}: no such folder")
+    missing = [m for m in VLLM_MARKERS if not (path / m).exists()]
+    if missing:
+        raise InputError(f"{path}: not a vLLM source tree (missing {', '.join(missing)})")
+
+
+@click.group(epilog=EXIT_HELP)
+@click.version_option(package_name="winport")
+def main() -> None:
+    """Port a vLLM source tree to native Windows (MSVC + CUDA) by semantic rewriting."""
+
+
+@main.command(epilog=EXIT_HELP)
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--fetch", "version", metavar="VERSION", help="First download vLLM VERSION from PyPI into DIRECTORY.")
+@click.option("--diff", "show_diff", is_flag=True, help="Print a unified diff (for git apply); write nothing.")
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 if any change is pending.")
+@click.option("--select", multiple=True, metavar="IDS", help="Only these ids, areas (cuda/) or seed ids (K5).")
+@click.option("--ignore", multiple=True, metavar="IDS", help="Leave out these ids, areas or seed ids.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the full report as JSON to this file.")
+@click.option("--strict", is_flag=True, help="Exit 3 if a transform drifted or failed.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes (default: CPUs).")
+def rewrite(directory: Path, version: str | None, show_diff: bool, check: bool, select, ignore,
+            json_path: Path | None, strict: bool, jobs: int | None) -> None:
+    """Port the vLLM tree in DIRECTORY in place and print what each transform did."""
+    try:
+        transforms = registry.select(_split(select), _split(ignore))
+    except registry.RegistryError as exc:
+        raise InputError(str(exc)) from None
+    if version:
+        from .fetch import FetchError, fetch
+
+        try:
+            fetch(version, directory)
+        except FetchError as exc:
+            raise InputError(str(exc)) from None
+        click.echo(f"winport: fetched vLLM {version} into {directory}", err=True)
+    check_tree(directory)
+
+    write = not (show_diff or check)
+    try:
+        report = Pipeline(transforms, jobs=jobs).run(str(directory), write=write)
+    except SourceError as exc:
+        raise InputError(str(exc)) from None
+    except KeyboardInterrupt:
+        click.echo("winport: interrupted; every file is either untouched or fully rewritten", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+
+    out_err = show_diff  # the diff owns stdout
+    verb = "changed" if write else "would change"
+    click.echo(render.table(report, verb), err=out_err)
+    if write and any(t.outcome is Outcome.APPLIED for t in report.transforms):
+        click.echo(render.limits(report), err=out_err)
+    if show_diff:
+        click.echo(render.diff(report), nl=False)
+    if json_path:
+        json_path.write_text(render.to_json(report) + "\n", encoding="utf-8")
+
+    if strict and report.has_problems:
+        sys.exit(EXIT_PROBLEMS)
+    if check and report.changed:
+        sys.exit(EXIT_PENDING)
+
+
+@main.command()
+@click.argument("version")
+@click.argument("dest", required=False, type=click.Path(file_okay=False, path_type=Path))
+def fetch(version: str, dest: Path | None) -> None:
+    """Download vLLM VERSION's source release from PyPI (sha256-verified, cached)
+    and unpack it into DEST (default: ./vllm-VERSION)."""
+    from .fetch import FetchError, fetch as do_fetch
+
+    dest = dest or Path(f"vllm-{version}")
+    try:
+        do_fetch(version, dest)
+    except FetchError as exc:
+        raise InputError(str(exc)) from None
+    click.echo(f"winport: fetched vLLM {version} into {dest}")
+
+
+@main.command(name="list")
+def list_() -> None:
+    """List the transforms: id, catalogue id, summary."""
+    try:
+        transforms = registry.all_transforms()
+    except registry.RegistryError as exc:
+        raise InputError(str(exc)) from None
+    width = max(len(t.id) for t in transforms)
+    for t in transforms:
+        click.echo(f"{t.id.ljust(width)}  {(t.seed or '-').ljust(3)}  {t.summary}")
+
+
+@main.command()
+@click.argument("transform_id")
+def explain(transform_id: str) -> None:
+    """Explain a transform: why, what it rewrites, and an example from its fixtures."""
+    try:
+        t = registry.get(transform_id)
+    except registry.RegistryError as exc:
+        raise InputError(str(exc)) from None
+    click.echo(explanation(t))
+
+
+def explanation(t) -> str:
+    lines = [f"{t.id} ({t.seed or 'no catalogue id'}): {t.summary}", "", t.doc()]
+    case = first_example(t.id)
+    if case:
+        before, after = case.files("before"), case.files("after")
+        for path in sorted(before):
+            if before[path] != after.get(path):
+                lines += ["", f"Example ({case.name}, {path}):", "", "--- before",
+                          before[path].decode("utf-8", "replace").rstrip(), "+++ after",
+                          after[path].decode("utf-8", "replace").rstrip()]
+                break
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

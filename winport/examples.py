@@ -1,0 +1,59 @@
+"""Fixture cases: small hand-written trees that show what each transform does.
+
+Layout: ``fixtures/<area>/<name>/<case>/before/<path in a vLLM tree>`` and, unless
+the case must not change, the same paths under ``after/``. The cases feed the
+test harness, ``winport explain`` and the generated documentation pages.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Case:
+    transform: str
+    name: str
+    folder: Path
+
+    @property
+    def before(self) -> Path:
+        return self.folder / "before"
+
+    @property
+    def after(self) -> Path:
+        """The expected tree; a case without ``after/`` must come out unchanged."""
+        after = self.folder / "after"
+        return after if after.is_dir() else self.before
+
+    @property
+    def unchanged(self) -> bool:
+        return not (self.folder / "after").is_dir()
+
+    def files(self, which: str = "before") -> dict[str, bytes]:
+        top = self.before if which == "before" else self.after
+        out = {}
+        for dirpath, _, names in os.walk(top):
+            for n in names:
+                full = Path(dirpath) / n
+                out[full.relative_to(top).as_posix()] = full.read_bytes()
+        return out
+
+
+def root() -> Path:
+    return Path(str(resources.files("winport.fixtures")))
+
+
+def cases(transform_id: str) -> list[Case]:
+    folder = root() / transform_id
+    if not folder.is_dir():
+        return []
+    return [Case(transform_id, d.name, d) for d in sorted(folder.iterdir()) if (d / "before").is_dir()]
+
+
+def first_example(transform_id: str) -> Case | None:
+    """The case that shows the rewrite best: the first one that changes something."""
+    return next((c for c in cases(transform_id) if not c.unchanged), None)

@@ -1,0 +1,195 @@
+"""C++/CUDA questions transforms ask of a tree-sitter node.
+
+* :func:`execution_space` - is this code compiled for the GPU, the host, or both?
+* :func:`msvc_sees` - would MSVC (x64, host pass of nvcc) compile this line at all,
+  given the ``#if``/``#ifdef`` branches around it?
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Iterator
+
+import tree_sitter as ts
+
+from .treesitter import captures, inside, walk
+
+# What the host pass of nvcc with MSVC on x64 defines, and what it does not.
+MSVC_DEFINED = frozenset({"_MSC_VER", "_WIN32", "_WIN64", "_M_X64", "_M_AMD64", "__CUDACC__", "__NVCC__"})
+MSVC_UNDEFINED = frozenset({
+    "__GNUC__", "__GNUG__", "__clang__", "__linux__", "__linux", "__unix__", "__unix", "__APPLE__",
+    "__x86_64__", "__amd64__", "__i386__", "__aarch64__", "__arm__", "__powerpc64__", "__powerpc__",
+    "__ppc64__", "__s390x__", "__riscv", "__CUDA_ARCH__", "__HIP_PLATFORM_AMD__", "__HIPCC__",
+    "USE_ROCM", "__HIP__", "__MINGW32__", "__MINGW64__", "__CYGWIN__",
+})
+
+
+class Space(enum.Enum):
+    HOST = "host"
+    DEVICE = "device"
+    BOTH = "host+device"
+
+
+_SPACE_KEYWORDS = {"__global__": Space.DEVICE, "__device__": Space.DEVICE, "__host__": Space.HOST}
+
+# Attribute macros from CUTLASS/CuTe (not in the vLLM tree) and their meaning.
+# Macros defined in the file itself are read from their #define.
+KNOWN_SPACE_MACROS = {
+    "CUTLASS_DEVICE": {Space.DEVICE}, "CUTLASS_GLOBAL": {Space.DEVICE},
+    "CUTLASS_HOST_DEVICE": {Space.HOST, Space.DEVICE}, "CUTE_DEVICE": {Space.DEVICE},
+    "CUTE_HOST_DEVICE": {Space.HOST, Space.DEVICE}, "CUTE_HOST": {Space.HOST},
+    "CUTLASS_HOST": {Space.HOST},
+}
+
+
+def space_macros(root: ts.Node) -> dict[str, set[Space]]:
+    """Macros of this file that expand to ``__device__``/``__host__``/``__global__``,
+    plus the known CUTLASS/CuTe ones."""
+    found = dict(KNOWN_SPACE_MACROS)
+    for _, node in captures("cpp", "(preproc_def name: (identifier) value: (preproc_arg)) @d", root):
+        words = set(node.child_by_field_name("value").text.decode().split())
+        spaces = {_SPACE_KEYWORDS[w] for w in words if w in _SPACE_KEYWORDS}
+        if spaces:
+            found[node.child_by_field_name("name").text.decode()] = spaces
+    return found
+
+
+def enclosing(node: ts.Node, *types: str) -> ts.Node | None:
+    cur = node.parent
+    while cur is not None:
+        if cur.type in types:
+            return cur
+        cur = cur.parent
+    return None
+
+
+def _signature_words(func: ts.Node) -> Iterator[str]:
+    """Leaf texts of a function definition before its declarator (specifiers, macros)."""
+    declarator = func.child_by_field_name("declarator")
+    for child in func.children:
+        if declarator is not None and child.start_byte >= declarator.start_byte:
+            return
+        for leaf in walk(child):
+            if leaf.child_count == 0:
+                yield leaf.type if not leaf.is_named else leaf.text.decode()
+
+
+def execution_space(node: ts.Node, macros: dict[str, set[Space]] | None = None) -> Space:
+    """Where the function around ``node`` runs: __global__/__device__ code is device
+    code, ``__host__ __device__`` both, anything else host. Attribute macros
+    (``macros``, e.g. from :func:`space_macros`) count like what they expand to.
+    Code inside ``#if defined(__CUDA_ARCH__)`` counts as device code."""
+    if _under_cuda_arch(node):
+        return Space.DEVICE
+    macros = KNOWN_SPACE_MACROS if macros is None else macros
+    func = enclosing(node, "function_definition")
+    while func is not None:
+        found: set[Space] = set()
+        for word in _signature_words(func):
+            if word in _SPACE_KEYWORDS:
+                found.add(_SPACE_KEYWORDS[word])
+            elif word in macros:
+                found |= macros[word]
+        if found:
+            return Space.BOTH if len(found) == 2 else found.pop()
+        # a lambda or local class inside a device function runs on the device too
+        func = enclosing(func, "function_definition")
+    return Space.HOST
+
+
+def _under_cuda_arch(node: ts.Node) -> bool:
+    return excluded(node, _HOST_PASS)
+
+
+def msvc_sees(node: ts.Node, device: bool = False) -> bool:
+    """False when a ``#if`` branch around ``node`` is certainly not compiled on
+    Windows x64; True when it is or when a condition cannot be decided.
+
+    ``device=False`` asks about MSVC itself (nvcc's host pass: ``__CUDA_ARCH__``
+    undefined); ``device=True`` about any pass of nvcc on Windows, the device
+    passes included (``__CUDA_ARCH__`` may be defined)."""
+    return not excluded(node, WINDOWS_DEVICE if device else MSVC)
+
+
+MSVC = {**{n: True for n in MSVC_DEFINED}, **{n: False for n in MSVC_UNDEFINED}}
+WINDOWS_DEVICE = {n: v for n, v in MSVC.items() if n != "__CUDA_ARCH__"}
+_HOST_PASS = {"__CUDA_ARCH__": False}
+
+
+def excluded(node: ts.Node, assume: dict[str, bool]) -> bool:
+    """True when some ``#if``/``#elif``/``#else`` branch around ``node`` is certainly
+    not taken if the macros in ``assume`` are (un)defined as given; names not in
+    ``assume`` are unknown."""
+    cur = node.parent
+    while cur is not None:
+        if cur.type in ("preproc_if", "preproc_elif", "preproc_ifdef", "preproc_elifdef"):
+            taken = not inside(node, cur.child_by_field_name("alternative"))
+            value = _condition(cur, assume)
+            if value is not None and value != taken:
+                return True
+        cur = cur.parent
+    return False
+
+
+def _condition(branch: ts.Node, assume: dict[str, bool]) -> bool | None:
+    if branch.type in ("preproc_ifdef", "preproc_elifdef"):
+        name = branch.child_by_field_name("name")
+        defined = None if name is None else assume.get(name.text.decode())
+        if defined is None:
+            return None
+        negate = branch.children[0].type in ("#ifndef", "#elifndef")
+        return (not defined) if negate else defined
+    cond = branch.child_by_field_name("condition")
+    return None if cond is None else _eval(cond, assume)
+
+
+_COMPARE = {
+    "==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
+}
+
+
+def _number(node: ts.Node, assume: dict[str, bool]) -> int | None:
+    if node.type == "number_literal":
+        try:
+            return int(node.text.decode().rstrip("uUlL"), 0)
+        except ValueError:
+            return None
+    if node.type == "identifier" and assume.get(node.text.decode()) is False:
+        return 0  # an undefined macro is 0 in #if
+    if node.type == "parenthesized_expression" and node.named_child_count == 1:
+        return _number(node.named_children[0], assume)
+    return None
+
+
+def _eval(node: ts.Node, assume: dict[str, bool]) -> bool | None:
+    """Three-valued evaluation of a preprocessor condition (None: unknown)."""
+    t = node.type
+    if t == "preproc_defined":
+        ident = next((c for c in node.children if c.type == "identifier"), None)
+        return None if ident is None else assume.get(ident.text.decode())
+    if t == "parenthesized_expression":
+        inner = [c for c in node.named_children if c.type != "comment"]
+        return _eval(inner[0], assume) if len(inner) == 1 else None
+    if t == "unary_expression" and node.child_by_field_name("operator").type in ("!", "not"):
+        v = _eval(node.child_by_field_name("argument"), assume)
+        return None if v is None else not v
+    if t == "binary_expression":
+        op = node.child_by_field_name("operator").type
+        left = _eval(node.child_by_field_name("left"), assume)
+        right = _eval(node.child_by_field_name("right"), assume)
+        if op in ("&&", "and"):
+            if left is False or right is False:
+                return False
+            return True if (left and right) else None
+        if op in ("||", "or"):
+            if left is True or right is True:
+                return True
+            return False if (left is False and right is False) else None
+        if op in _COMPARE:
+            a = _number(node.child_by_field_name("left"), assume)
+            b = _number(node.child_by_field_name("right"), assume)
+            return None if a is None or b is None else _COMPARE[op](a, b)
+        return None
+    value = _number(node, assume)
+    return None if value is None else value != 0

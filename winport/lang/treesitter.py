@@ -1,0 +1,72 @@
+"""tree-sitter grammars, loaded on first use, and the error count the re-parse guard compares."""
+
+from __future__ import annotations
+
+import functools
+from typing import Iterator
+
+import tree_sitter as ts
+
+
+@functools.lru_cache(maxsize=None)
+def language(name: str) -> ts.Language:
+    if name == "cpp":  # the CUDA grammar: a superset of C++ that knows __global__ etc.
+        import tree_sitter_cuda as grammar
+    elif name == "cmake":
+        import tree_sitter_cmake as grammar
+    else:  # pragma: no cover - programming error
+        raise ValueError(f"no tree-sitter grammar for {name!r}")
+    return ts.Language(grammar.language())
+
+
+@functools.lru_cache(maxsize=None)
+def parser(name: str) -> ts.Parser:
+    return ts.Parser(language(name))
+
+
+def parse(name: str, source: bytes) -> ts.Tree:
+    return parser(name).parse(source)
+
+
+def error_count(tree: ts.Tree) -> int:
+    """ERROR and MISSING nodes in ``tree``; only subtrees flagged ``has_error`` are walked."""
+    root = tree.root_node
+    if not root.has_error:
+        return 0
+    count, stack = 0, [root]
+    while stack:
+        node = stack.pop()
+        if node.is_error or node.is_missing:
+            count += 1
+        stack.extend(c for c in node.children if c.has_error)
+    return count
+
+
+@functools.lru_cache(maxsize=256)
+def query(name: str, source: str) -> ts.Query:
+    return ts.Query(language(name), source)
+
+
+def captures(name: str, source: str, node: ts.Node) -> Iterator[tuple[str, ts.Node]]:
+    """(capture name, node) pairs of ``source`` over ``node``, in document order."""
+    cursor = ts.QueryCursor(query(name, source))
+    for _, caps in cursor.matches(node):
+        for cap, nodes in caps.items():
+            for n in nodes:
+                yield cap, n
+
+
+def walk(node: ts.Node) -> Iterator[ts.Node]:
+    """Every node below ``node`` (included), depth first, in document order."""
+    cursor = node.walk()
+    while True:
+        yield cursor.node
+        if cursor.goto_first_child():
+            continue
+        while not cursor.goto_next_sibling():
+            if not cursor.goto_parent() or cursor.node == node:
+                return
+
+
+def inside(node: ts.Node, outer: ts.Node | None) -> bool:
+    return outer is not None and outer.start_byte <= node.start_byte and node.end_byte <= outer.end_byte

@@ -1,0 +1,151 @@
+"""Typed results: what a transform did to one file, to the tree, and the whole report."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Outcome(str, enum.Enum):
+    """What one transform did with one file (or, aggregated, with the tree)."""
+
+    APPLIED = "applied"  # the file was rewritten
+    ALREADY = "already"  # the fix is present already: nothing to do
+    NOT_NEEDED = "not-needed"  # the pattern does not occur
+    DRIFTED = "drifted"  # an anchor the transform expects was not found
+    FAILED = "failed"  # the transform could not finish: file left untouched
+
+    def __str__(self) -> str:  # pragma: no cover - trivial
+        return self.value
+
+
+# Precedence when folding file outcomes into one transform outcome.
+_RANK = {
+    Outcome.FAILED: 4,
+    Outcome.DRIFTED: 3,
+    Outcome.APPLIED: 2,
+    Outcome.ALREADY: 1,
+    Outcome.NOT_NEEDED: 0,
+}
+
+
+@dataclass(frozen=True)
+class Site:
+    """One place in one file (1-based line and column) and what happened there."""
+
+    path: str
+    line: int
+    column: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}: {self.message}"
+
+    def to_json(self) -> dict:
+        return {"path": self.path, "line": self.line, "column": self.column, "message": self.message}
+
+
+@dataclass
+class FileResult:
+    """The result of one transform on one file.
+
+    ``sites`` are the places rewritten (or, for ALREADY, found already done);
+    ``reported`` are places the transform recognised but will not rewrite, each
+    with the reason: they need a person.
+    """
+
+    transform: str
+    path: str
+    outcome: Outcome
+    sites: list[Site] = field(default_factory=list)
+    reported: list[Site] = field(default_factory=list)
+    reason: str = ""
+
+    def to_json(self) -> dict:
+        return {
+            "path": self.path,
+            "outcome": self.outcome.value,
+            "sites": [s.to_json() for s in self.sites],
+            "reported": [s.to_json() for s in self.reported],
+            "reason": self.reason,
+        }
+
+
+@dataclass
+class TransformResult:
+    """Everything one transform did over the tree."""
+
+    id: str
+    seed: str
+    summary: str
+    files: list[FileResult] = field(default_factory=list)
+    drift: str = ""  # set when an expected anchor is missing from the whole tree
+
+    @property
+    def outcome(self) -> Outcome:
+        if self.drift and not any(f.outcome is Outcome.FAILED for f in self.files):
+            return Outcome.DRIFTED
+        best = Outcome.NOT_NEEDED
+        for f in self.files:
+            if _RANK[f.outcome] > _RANK[best]:
+                best = f.outcome
+        return best
+
+    def count(self, outcome: Outcome) -> int:
+        return sum(1 for f in self.files if f.outcome is outcome)
+
+    @property
+    def sites(self) -> list[Site]:
+        return [s for f in self.files if f.outcome is Outcome.APPLIED for s in f.sites]
+
+    @property
+    def reported(self) -> list[Site]:
+        return [s for f in self.files for s in f.reported]
+
+    def to_json(self) -> dict:
+        return {
+            "id": self.id,
+            "seed": self.seed,
+            "summary": self.summary,
+            "outcome": self.outcome.value,
+            "drift": self.drift,
+            "files": [f.to_json() for f in self.files if f.outcome is not Outcome.NOT_NEEDED or f.reported],
+        }
+
+
+@dataclass
+class Report:
+    """The result of one pipeline run."""
+
+    root: str
+    transforms: list[TransformResult]
+    changed: dict[str, tuple[bytes, bytes]] = field(default_factory=dict, repr=False)
+    written: bool = False
+    seconds: float = 0.0
+    files_scanned: int = 0
+    limits: tuple[str, ...] = ()
+
+    @property
+    def changed_paths(self) -> list[str]:
+        return sorted(self.changed)
+
+    def by_id(self, transform_id: str) -> TransformResult:
+        for t in self.transforms:
+            if t.id == transform_id:
+                return t
+        raise KeyError(transform_id)
+
+    @property
+    def has_problems(self) -> bool:
+        return any(t.outcome in (Outcome.DRIFTED, Outcome.FAILED) for t in self.transforms)
+
+    def to_json(self) -> dict:
+        return {
+            "root": self.root,
+            "written": self.written,
+            "seconds": round(self.seconds, 3),
+            "files_scanned": self.files_scanned,
+            "changed": self.changed_paths,
+            "transforms": [t.to_json() for t in self.transforms],
+            "known_limits": list(self.limits),
+        }

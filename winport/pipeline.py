@@ -1,0 +1,278 @@
+"""The engine: discover -> prefilter -> plan -> parse once and rewrite -> guard -> write -> report.
+
+It never names a transform. Every edit of every file is computed (and checked by
+the re-parse guard) before the first byte is written.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import os
+import time
+import traceback
+from dataclasses import dataclass
+from typing import Iterable, Iterator, Sequence
+
+from .lang import treesitter
+from .model import FileResult, Outcome, Report, TransformResult
+from .sources import SourceError, SourceFile, discover, read, write_atomic
+from .transform import Context, Transform, TransformError, apply_edits
+
+KNOWN_LIMITS = (
+    "single GPU only: NCCL has no Windows build, so no tensor or pipeline parallelism",
+    "no Triton on Windows: the TRITON_ATTN and FLEX_ATTENTION backends cannot run",
+    "no FlashInfer on Windows (nvidia-cutlass-dsl-libs-base has no Windows wheel)",
+    "gloo is not usable in PyTorch's Windows builds: CPU process groups use a fake backend",
+)
+
+# Below this many candidate files per worker, starting processes costs more than it saves.
+FILES_PER_WORKER = 24
+
+
+class TreeView:
+    """What a cross-file transform's :meth:`~winport.Transform.plan` sees: every file
+    its globs match (already read once by the prefilter), whatever its triggers."""
+
+    def __init__(self, scanned: dict[str, SourceFile], transform: Transform):
+        self._scanned = scanned
+        self._matcher = transform.matcher()
+
+    def sources(self, contains: bytes | None = None) -> Iterator[SourceFile]:
+        for path, source in self._scanned.items():
+            if self._matcher(path) and (contains is None or contains in source.body):
+                yield source
+
+
+@dataclass
+class FileWork:
+    source: SourceFile
+    transforms: list[Transform]
+
+
+@dataclass
+class FileOutcome:
+    path: str
+    new_raw: bytes | None  # None: unchanged
+    results: list[FileResult]
+
+
+class Pipeline:
+    """Run an ordered set of transforms over a tree.
+
+    >>> report = Pipeline(registry.select()).run("vllm-src", write=False)
+    """
+
+    def __init__(self, transforms: Sequence[Transform], jobs: int | None = None):
+        self.transforms = list(transforms)
+        self.jobs = jobs if jobs and jobs > 0 else (os.cpu_count() or 1)
+
+    # -- phases ---------------------------------------------------------------
+    def candidates(self, root: str) -> tuple[list[FileWork], dict[str, SourceFile]]:
+        """Read each file some transform's globs match, once, and keep those whose
+        bytes contain a trigger of a transform that wants it."""
+        work, scanned = [], {}
+        for path in discover(root):
+            wanting = [t for t in self.transforms if t.matcher()(path)]
+            if not wanting:
+                continue
+            try:
+                source = read(root, path)
+            except OSError as exc:
+                raise SourceError(f"{path}: cannot read ({exc.strerror})") from None
+            scanned[path] = source
+            chosen = [t for t in wanting if t.trigger_re().search(source.body)]
+            if chosen:
+                work.append(FileWork(source, chosen))
+        return work, scanned
+
+    def run(self, root: str, write: bool = True) -> Report:
+        started = time.perf_counter()
+        root = os.path.abspath(root)
+        work, scanned = self.candidates(root)
+
+        plans = {}
+        for t in self.transforms:
+            if type(t).plan is not Transform.plan:
+                plans[t.id] = t.plan(TreeView(scanned, t))
+
+        outcomes = self._process_all(work, plans)
+
+        results = {t.id: TransformResult(t.id, t.seed, t.summary) for t in self.transforms}
+        changed: dict[str, tuple[bytes, bytes]] = {}
+        for out in outcomes:
+            for r in out.results:
+                results[r.transform].files.append(r)
+            if out.new_raw is not None:
+                changed[out.path] = (scanned[out.path].raw, out.new_raw)
+
+        for t in self.transforms:
+            res = results[t.id]
+            if t.expects and not any(f.outcome is not Outcome.NOT_NEEDED for f in res.files):
+                res.drift = f"{t.expects} (looked in {', '.join(t.globs)} for {' / '.join(t.triggers)})"
+            drifts = [f.reason for f in res.files if f.outcome is Outcome.DRIFTED]
+            if drifts and not res.drift:
+                res.drift = drifts[0]
+
+        if write:
+            for path in sorted(changed):
+                old, new = changed[path]
+                try:
+                    write_atomic(root, path, old, new)
+                except (SourceError, OSError) as exc:
+                    reason = str(exc) if isinstance(exc, SourceError) else f"{path}: cannot write ({exc})"
+                    for res in results.values():
+                        for f in res.files:
+                            if f.path == path and f.outcome is Outcome.APPLIED:
+                                f.outcome, f.reason = Outcome.FAILED, reason
+                    del changed[path]
+
+        return Report(
+            root=root,
+            transforms=[results[t.id] for t in self.transforms],
+            changed=changed,
+            written=write,
+            seconds=time.perf_counter() - started,
+            files_scanned=len(scanned),
+            limits=KNOWN_LIMITS,
+        )
+
+    def _process_all(self, work: list[FileWork], plans: dict) -> list[FileOutcome]:
+        workers = min(self.jobs, len(work) // FILES_PER_WORKER)
+        if workers <= 1:
+            return [process_file(w, plans) for w in work]
+        with cf.ProcessPoolExecutor(max_workers=workers) as pool:
+            chunk = max(1, len(work) // (workers * 4))
+            return list(pool.map(process_file, work, [plans] * len(work), chunksize=chunk))
+
+
+# -- one file -------------------------------------------------------------------
+def process_file(work: FileWork, plans: dict) -> FileOutcome:
+    """Run the file's transforms in order; return its new bytes (or None) and results."""
+    source = work.source
+    try:
+        source.text  # decodes, or says why not
+    except SourceError as exc:
+        return FileOutcome(source.path, None, [
+            FileResult(t.id, source.path, Outcome.FAILED, reason=str(exc)) for t in work.transforms])
+
+    results: dict[str, FileResult] = {}
+    body = source.body
+    for language, group in _groups(work.transforms):
+        current = SourceFile.from_bytes(source.path, body) if body is not source.body else source
+        run = _run_python if language == "python" else _run_edits
+        body = run(language, current, group, plans, results)
+
+    ordered = [results[t.id] for t in work.transforms]
+    new_raw = source.encode(body) if body != source.body else None
+    return FileOutcome(source.path, new_raw, ordered)
+
+
+def _groups(transforms: Iterable[Transform]) -> list[tuple[str, list[Transform]]]:
+    groups: list[tuple[str, list[Transform]]] = []
+    for t in transforms:
+        if groups and groups[-1][0] == t.language:
+            groups[-1][1].append(t)
+        else:
+            groups.append((t.language, [t]))
+    return groups
+
+
+def _result(ctx: Context) -> FileResult:
+    t, path = ctx.transform, ctx.path
+    if ctx.drift:
+        return FileResult(t.id, path, Outcome.DRIFTED, reported=ctx.reported, reason=ctx.drift)
+    if ctx.sites:
+        return FileResult(t.id, path, Outcome.APPLIED, ctx.sites, ctx.reported)
+    if ctx.already_sites:
+        return FileResult(t.id, path, Outcome.ALREADY, ctx.already_sites, ctx.reported)
+    return FileResult(t.id, path, Outcome.NOT_NEEDED, reported=ctx.reported)
+
+
+def _failed(t: Transform, path: str, reason: str) -> FileResult:
+    return FileResult(t.id, path, Outcome.FAILED, reason=reason)
+
+
+def _crash(t: Transform, path: str) -> FileResult:
+    return _failed(t, path, f"{path}: transform {t.id} raised:\n{traceback.format_exc()}")
+
+
+def _run_edits(language, source, group, plans, results) -> bytes:
+    """tree-sitter and text families: every transform edits the same parse."""
+    tree = treesitter.parse(language, source.body) if language != "text" else None
+    subject = tree if tree is not None else source.text
+    accepted: list = []
+    changed_by: list[Context] = []
+    for t in group:
+        ctx = Context(t, source, plans.get(t.id))
+        try:
+            t.rewrite(subject, ctx)
+            apply_edits(source.body, accepted + ctx.edits)  # overlap check only
+        except TransformError as exc:
+            results[t.id] = _failed(t, source.path, f"{source.path}: {exc} (with an earlier transform's edits)")
+            continue
+        except Exception:
+            results[t.id] = _crash(t, source.path)
+            continue
+        results[t.id] = _result(ctx)
+        if ctx.edits:
+            accepted += ctx.edits
+            changed_by.append(ctx)
+    if not accepted:
+        return source.body
+    new = apply_edits(source.body, accepted, source.newline)
+    if tree is not None:
+        before, after = treesitter.error_count(tree), treesitter.error_count(treesitter.parse(language, new))
+        if after > before:
+            reason = (f"{source.path}: re-parse guard: the rewrite would add {after - before} "
+                      f"ERROR/MISSING node(s); file left untouched")
+            for ctx in changed_by:
+                results[ctx.transform.id] = _failed(ctx.transform, source.path, reason)
+            return source.body
+    return new
+
+
+def _run_python(language, source, group, plans, results) -> bytes:
+    """libcst family: parse once, each transform returns a new module."""
+    import libcst as cst
+    from libcst.metadata import MetadataWrapper
+
+    try:
+        module = cst.parse_module(source.body)
+    except cst.ParserSyntaxError as exc:
+        reason = f"{source.path}: libcst cannot parse it (line {exc.raw_line}: {exc.message}); left untouched"
+        for t in group:
+            results[t.id] = _failed(t, source.path, reason)
+        return source.body
+    changed_by: list[Context] = []
+    for t in group:
+        ctx = Context(t, source, plans.get(t.id))
+        try:
+            new_module = t.rewrite(MetadataWrapper(module, unsafe_skip_copy=True), ctx)
+        except Exception:
+            results[t.id] = _crash(t, source.path)
+            continue
+        results[t.id] = _result(ctx)
+        if ctx.sites:
+            module = new_module
+            changed_by.append(ctx)
+    if not changed_by:
+        return source.body
+    new = module.bytes
+    error = python_error(new, source.path)
+    if error and not python_error(source.body, source.path):
+        reason = f"{source.path}: re-parse guard: the rewrite does not compile ({error}); file left untouched"
+        for ctx in changed_by:
+            results[ctx.transform.id] = _failed(ctx.transform, source.path, reason)
+        return source.body
+    return new
+
+
+def python_error(code: bytes, path: str) -> str | None:
+    """Why ``code`` does not compile, or None."""
+    try:
+        compile(code, path, "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        return f"line {exc.lineno}: {exc.msg}"
+    except ValueError as exc:  # e.g. NUL bytes
+        return str(exc)
+    return None

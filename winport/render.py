@@ -1,0 +1,80 @@
+"""Turning a Report into what people and tools read: the table, a diff, JSON."""
+
+from __future__ import annotations
+
+import difflib
+import json
+
+from .model import Outcome, Report
+
+COLUMNS = ("transform", "seed", "outcome", "files", "sites", "already", "reported")
+
+
+def table(report: Report, verb: str = "changed") -> str:
+    rows = [COLUMNS]
+    for t in report.transforms:
+        rows.append((
+            t.id, t.seed or "-", t.outcome.value,
+            str(t.count(Outcome.APPLIED)), str(len(t.sites)), str(t.count(Outcome.ALREADY)),
+            str(len(t.reported)),
+        ))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(COLUMNS))]
+    lines = []
+    for r in rows:
+        cells = [c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))]
+        lines.append("  ".join(cells).rstrip())
+    lines.insert(1, "  ".join("-" * w for w in widths))
+
+    details = []
+    for t in report.transforms:
+        if t.drift:
+            details.append(f"drifted  {t.id}: {t.drift}")
+        for f in t.files:
+            if f.outcome is Outcome.FAILED:
+                details.append(f"failed   {t.id}: {f.reason.splitlines()[0]}")
+        for s in t.reported:
+            details.append(f"reported {t.id}: {s}")
+    if details:
+        lines += [""] + details
+
+    lines += ["", summary(report, verb)]
+    return "\n".join(lines)
+
+
+def summary(report: Report, verb: str = "changed") -> str:
+    ts = report.transforms
+    sites = sum(len(t.sites) for t in ts)
+    reported = sum(len(t.reported) for t in ts)
+    drifted = sum(1 for t in ts if t.outcome is Outcome.DRIFTED)
+    failed = sum(1 for t in ts if t.outcome is Outcome.FAILED)
+    return (f"winport: {len(ts)} transforms, {len(report.changed)} files {verb}, {sites} sites, "
+            f"{reported} reported, {drifted} drifted, {failed} failed "
+            f"({report.files_scanned} files scanned in {report.seconds:.2f}s)")
+
+
+def limits(report: Report) -> str:
+    return "Known limits of the port:\n" + "\n".join(f"  - {line}" for line in report.limits)
+
+
+def _lines(data: bytes) -> list[str]:
+    return data.decode("utf-8", errors="surrogateescape").splitlines(keepends=True)
+
+
+def diff(report: Report) -> str:
+    """A unified diff of every change, in the form `git apply` takes (a/ and b/ prefixes)."""
+    out: list[str] = []
+    for path in report.changed_paths:
+        old, new = report.changed[path]
+        out.append(f"diff --git a/{path} b/{path}\n")
+        for line in difflib.unified_diff(_lines(old), _lines(new), f"a/{path}", f"b/{path}"):
+            if line.startswith(("---", "+++")):
+                out.append(line.rstrip("\r\n") + "\n")  # difflib's header lines end with "\n" only
+            elif not line.endswith("\n"):
+                out.append(line + "\n\\ No newline at end of file\n")
+            else:
+                out.append(line)
+    return "".join(out)
+
+
+def to_json(report: Report) -> str:
+    return json.dumps(report.to_json(), indent=2)

@@ -1,0 +1,181 @@
+"""Finding files in a tree, decoding them faithfully and writing them back atomically."""
+
+from __future__ import annotations
+
+import codecs
+import functools
+import os
+import re
+import stat
+import tempfile
+from dataclasses import dataclass
+from typing import Iterator
+
+# Folders never descended into: VCS data, caches, build outputs, fetched deps.
+SKIP_DIRS = frozenset(
+    {".git", ".hg", ".svn", "__pycache__", ".deps", ".venv", "node_modules",
+     ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox", ".eggs"}
+)
+# Skipped only at the top of the tree (vLLM has e.g. requirements/build/).
+ROOT_SKIP_DIRS = frozenset({"build", "dist", "venv"})
+
+BOM = codecs.BOM_UTF8
+
+# File extension -> language family. CUDA's grammar is a superset of C++, so it
+# parses every C-family file (headers are included from .cu files).
+LANGUAGES = {
+    ".py": "python", ".pyi": "python",
+    ".cu": "cpp", ".cuh": "cpp", ".cpp": "cpp", ".cc": "cpp", ".cxx": "cpp", ".c": "cpp",
+    ".h": "cpp", ".hpp": "cpp", ".hh": "cpp", ".hxx": "cpp", ".inl": "cpp", ".inc": "cpp",
+    ".cmake": "cmake",
+    ".txt": "text", ".in": "text", ".toml": "text", ".cfg": "text",
+}
+
+
+def language_of(path: str) -> str | None:
+    name = path.rsplit("/", 1)[-1]
+    if name == "CMakeLists.txt":
+        return "cmake"
+    dot = name.rfind(".")
+    return LANGUAGES.get(name[dot:].lower()) if dot >= 0 else None
+
+
+class SourceError(Exception):
+    """A file that cannot be handled; the message names the cause."""
+
+
+@dataclass
+class SourceFile:
+    """A file's bytes split into what transforms see and what the engine keeps.
+
+    ``body`` is the content without a UTF-8 BOM; ``newline`` is the file's dominant
+    line ending, which inserted text adopts.
+    """
+
+    path: str  # relative, with '/' separators
+    raw: bytes
+    bom: bool
+    body: bytes
+    newline: str
+
+    @classmethod
+    def from_bytes(cls, path: str, raw: bytes) -> "SourceFile":
+        bom = raw.startswith(BOM)
+        body = raw[len(BOM):] if bom else raw
+        crlf = body.count(b"\r\n")
+        newline = "\r\n" if crlf and crlf * 2 >= body.count(b"\n") else "\n"
+        return cls(path, raw, bom, body, newline)
+
+    @functools.cached_property
+    def text(self) -> str:
+        if b"\x00" in self.body:
+            raise SourceError(f"{self.path}: binary content (NUL bytes)")
+        try:
+            return self.body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise SourceError(f"{self.path}: not valid UTF-8 (byte {exc.start}): left untouched") from None
+
+    def encode(self, body: bytes) -> bytes:
+        """Bytes to write for a new body, keeping the BOM."""
+        return (BOM + body) if self.bom else body
+
+
+def glob_to_regex(pattern: str) -> re.Pattern[str]:
+    """Translate a path glob: ``**/`` spans folders, ``*`` and ``?`` stay in one."""
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        elif pattern[i] == "{":
+            end = pattern.index("}", i)
+            out.append("(?:" + "|".join(re.escape(p) for p in pattern[i + 1:end].split(",")) + ")")
+            i = end + 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(out) + r"\Z")
+
+
+class PathMatcher:
+    """Include globs minus exclude globs, matched on '/'-separated relative paths."""
+
+    def __init__(self, include: tuple[str, ...], exclude: tuple[str, ...] = ()):
+        self._inc = [glob_to_regex(g) for g in include]
+        self._exc = [glob_to_regex(g) for g in exclude]
+
+    def __call__(self, path: str) -> bool:
+        return any(r.match(path) for r in self._inc) and not any(r.match(path) for r in self._exc)
+
+
+def discover(root: str) -> Iterator[str]:
+    """Yield the tree's regular files as sorted relative '/' paths.
+
+    Symlinks are never followed: a linked folder is not entered, a linked file is
+    not read (its target, when inside the tree, is found on its own).
+    """
+    root = os.path.abspath(root)
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        rel = os.path.relpath(dirpath, root).replace(os.sep, "/")
+        prefix = "" if rel == "." else rel + "/"
+        dirnames[:] = sorted(
+            d for d in dirnames
+            if d not in SKIP_DIRS and not d.endswith(".egg-info")
+            and not (not prefix and d in ROOT_SKIP_DIRS)
+            and not os.path.islink(os.path.join(dirpath, d))
+        )
+        for name in sorted(filenames):
+            full = os.path.join(dirpath, name)
+            try:
+                st = os.lstat(full)
+            except OSError:
+                continue
+            if stat.S_ISREG(st.st_mode):
+                yield prefix + name
+
+
+def read(root: str, path: str) -> SourceFile:
+    with open(os.path.join(root, path), "rb") as fh:
+        return SourceFile.from_bytes(path, fh.read())
+
+
+TEMP_PREFIX = ".winport-"
+
+
+def write_atomic(root: str, path: str, expected: bytes, data: bytes) -> None:
+    """Replace ``path`` with ``data`` if it still holds ``expected``.
+
+    The bytes go to a temporary file in the same folder, are flushed to disk and
+    then renamed over the original, so a reader (or an interrupted run) sees the
+    old file or the new one, never a mix. The mode bits are kept.
+    """
+    full = os.path.join(root, path)
+    st = os.stat(full)
+    if not os.access(full, os.W_OK):
+        raise SourceError(f"{path}: read-only file, not changed")
+    with open(full, "rb") as fh:
+        if fh.read() != expected:
+            raise SourceError(f"{path}: changed on disk since it was read, not overwritten")
+    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".tmp", dir=os.path.dirname(full))
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, stat.S_IMODE(st.st_mode))
+        os.replace(tmp, full)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

@@ -1,0 +1,235 @@
+"""The transform API: what a fix declares and the context it records its work in.
+
+A transform is a class with metadata (id, seed id, summary, the files it may
+touch, cheap trigger substrings) and one ``rewrite`` method. It never opens,
+parses or writes a file: the pipeline hands it a parsed document and a
+:class:`Context`, and the transform records edits, sites already done and sites
+it will not rewrite. The docstring, with the headings ``Why``, ``Pattern`` and
+``Rewrite``, is the transform's documentation page.
+
+Four families, one per parser:
+
+* :class:`CppTransform`    - tree-sitter (CUDA grammar) on C, C++ and CUDA files
+* :class:`CMakeTransform`  - tree-sitter-cmake on CMakeLists.txt and *.cmake
+* :class:`PythonTransform` - libcst on Python files
+* :class:`TextTransform`   - plain text (requirements files and the like)
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from .model import Site
+from .sources import PathMatcher, SourceFile
+
+if TYPE_CHECKING:  # pragma: no cover
+    import libcst as cst
+    import tree_sitter as ts
+
+
+class TransformError(Exception):
+    """Raised by the engine when a transform's edits cannot be applied (e.g. overlap)."""
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace bytes ``start:end`` of the document body with ``text``."""
+
+    start: int
+    end: int
+    text: str
+
+
+def apply_edits(body: bytes, edits: list[Edit], newline: str = "\n") -> bytes:
+    """Apply byte-range edits back to front; overlapping edits are an error.
+
+    ``\\n`` in inserted text becomes ``newline`` so CRLF files stay CRLF.
+    """
+    ordered = sorted(edits, key=lambda e: (e.start, e.end))
+    for a, b in zip(ordered, ordered[1:]):
+        if b.start < a.end or (a.start == a.end == b.start == b.end):
+            raise TransformError(f"overlapping edits at bytes {a.start}-{a.end} and {b.start}-{b.end}")
+    out = body
+    for e in reversed(ordered):
+        text = e.text.replace("\r\n", "\n")
+        if newline != "\n":
+            text = text.replace("\n", newline)
+        out = out[: e.start] + text.encode("utf-8") + out[e.end:]
+    return out
+
+
+class Context:
+    """What one transform records about one file."""
+
+    def __init__(self, transform: "Transform", source: SourceFile, plan: Any = None):
+        self.transform = transform
+        self.source = source
+        self.path = source.path
+        self.plan = plan
+        self.edits: list[Edit] = []
+        self.sites: list[Site] = []
+        self.already_sites: list[Site] = []
+        self.reported: list[Site] = []
+        self.drift: str = ""
+
+    # -- positions -------------------------------------------------------
+    def site(self, where: Any, message: str) -> Site:
+        line, col = self.position(where)
+        return Site(self.path, line, col, message)
+
+    def position(self, where: Any) -> tuple[int, int]:
+        """1-based (line, column) of a tree-sitter node, a byte offset or a (line, col) pair."""
+        if isinstance(where, tuple):
+            return where
+        if isinstance(where, int):
+            before = self.source.body[:where]
+            return before.count(b"\n") + 1, where - (before.rfind(b"\n") + 1) + 1
+        row, col = where.start_point  # tree-sitter node
+        return row + 1, col + 1
+
+    # -- recording ---------------------------------------------------------
+    def edit(self, start: int, end: int, text: str) -> None:
+        """Record an edit without a site (pair it with :meth:`applied`)."""
+        self.edits.append(Edit(start, end, text))
+
+    def replace(self, start: int, end: int, text: str, message: str, where: Any = None) -> None:
+        self.edit(start, end, text)
+        self.sites.append(self.site(start if where is None else where, message))
+
+    def replace_node(self, node: "ts.Node", text: str, message: str) -> None:
+        self.replace(node.start_byte, node.end_byte, text, message, where=node)
+
+    def insert(self, offset: int, text: str, message: str, where: Any = None) -> None:
+        self.replace(offset, offset, text, message, where)
+
+    def applied(self, where: Any, message: str) -> None:
+        """Record a rewritten site whose edits are recorded apart (or made by libcst)."""
+        self.sites.append(self.site(where, message))
+
+    def already(self, where: Any, message: str) -> None:
+        self.already_sites.append(self.site(where, message))
+
+    def report(self, where: Any, message: str) -> None:
+        """A site the transform recognises but will not rewrite: a person must look."""
+        self.reported.append(self.site(where, message))
+
+    def drifted(self, message: str) -> None:
+        """An anchor this file should have is missing: say what was looked for."""
+        self.drift = message
+
+
+class Transform:
+    """Base of every transform; subclass one of the four language families."""
+
+    id: ClassVar[str]  # "area/name", e.g. "cuda/asm-volatile"
+    seed: ClassVar[str] = ""  # catalogue id, e.g. "K5"
+    summary: ClassVar[str]  # one line
+    language: ClassVar[str]
+    globs: ClassVar[tuple[str, ...]]
+    exclude: ClassVar[tuple[str, ...]] = ()
+    triggers: ClassVar[tuple[str, ...]]  # substrings; a file containing none is skipped unread by the parser
+    trigger_words: ClassVar[bool] = False  # triggers must match whole words
+    # If set, the tree is expected to contain the construct: when no file matches
+    # the triggers, the transform is *drifted* with this text instead of not needed.
+    expects: ClassVar[str | None] = None
+
+    # -- derived, cached per class ------------------------------------------
+    @classmethod
+    @functools.cache
+    def matcher(cls) -> PathMatcher:
+        return PathMatcher(cls.globs, cls.exclude)
+
+    @classmethod
+    @functools.cache
+    def trigger_re(cls) -> re.Pattern[bytes]:
+        alts = b"|".join(re.escape(t.encode()) for t in cls.triggers)
+        return re.compile(rb"\b(?:" + alts + rb")\b" if cls.trigger_words else alts)
+
+    @classmethod
+    def wants(cls, path: str, data: bytes) -> bool:
+        return cls.matcher()(path) and cls.trigger_re().search(data) is not None
+
+    @classmethod
+    def area(cls) -> str:
+        return cls.id.split("/", 1)[0]
+
+    @classmethod
+    def doc(cls) -> str:
+        return inspect.cleandoc(cls.__doc__ or "")
+
+    @classmethod
+    def doc_sections(cls) -> dict[str, str]:
+        """The docstring split by its ``Heading:`` sections (first paragraph: "" key)."""
+        sections: dict[str, list[str]] = {"": []}
+        current = ""
+        for line in cls.doc().splitlines():
+            m = re.fullmatch(r"([A-Z][A-Za-z ]+):", line.strip())
+            if m and not line.startswith(" "):
+                current = m.group(1)
+                sections[current] = []
+            else:
+                sections[current].append(line)
+        return {k: "\n".join(v).strip() for k, v in sections.items()}
+
+    # -- hooks -------------------------------------------------------------------
+    def plan(self, tree: Any) -> Any:
+        """Cross-file transforms look at the tree first (a :class:`~winport.pipeline.TreeView`
+        of every file their globs match); the value reaches :meth:`rewrite` as
+        ``ctx.plan`` and must be picklable. Default: nothing to plan."""
+        return None
+
+    def rewrite(self, doc: Any, ctx: Context) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class CppTransform(Transform):
+    """C, C++ and CUDA sources, parsed with the tree-sitter CUDA grammar.
+
+    ``rewrite(tree, ctx)`` records byte-range edits with ``ctx.replace``/``ctx.insert``.
+    """
+
+    language = "cpp"
+    globs = ("csrc/**/*.{cu,cuh,cpp,cc,h,hpp,inl}",)
+    # Sources of the CPU and ROCm backends are not compiled by a CUDA build
+    # (quickreduce is ROCm-only; later releases moved it under rocm/).
+    exclude = ("csrc/cpu/**", "csrc/rocm/**", "csrc/quickreduce/**")
+
+    def rewrite(self, tree: "ts.Tree", ctx: Context) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class CMakeTransform(Transform):
+    """CMakeLists.txt and *.cmake files, parsed with tree-sitter-cmake."""
+
+    language = "cmake"
+    globs = ("CMakeLists.txt", "**/CMakeLists.txt", "**/*.cmake")
+
+    def rewrite(self, tree: "ts.Tree", ctx: Context) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class PythonTransform(Transform):
+    """Python files, parsed once with libcst; transforms chain on the module.
+
+    ``rewrite(module, ctx)`` returns the new module and records each rewritten
+    site with ``ctx.applied(node, ...)``; positions come from :meth:`position`.
+    """
+
+    language = "python"
+    globs = ("vllm/**/*.py",)
+
+    def rewrite(self, module: "cst.Module", ctx: Context) -> "cst.Module":  # pragma: no cover
+        raise NotImplementedError
+
+
+class TextTransform(Transform):
+    """Plain text files; ``rewrite(text, ctx)`` records edits by byte offset."""
+
+    language = "text"
+
+    def rewrite(self, text: str, ctx: Context) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
