@@ -33,6 +33,14 @@ class Case:
     def unchanged(self) -> bool:
         return not (self.folder / "after").is_dir()
 
+    @property
+    def reported(self) -> set[str]:
+        """``path:line`` of every site the transform must report (``reported.txt``)."""
+        listing = self.folder / "reported.txt"
+        if not listing.is_file():
+            return set()
+        return {line.strip() for line in listing.read_text().splitlines() if line.strip()}
+
     def files(self, which: str = "before") -> dict[str, bytes]:
         top = self.before if which == "before" else self.after
         out = {}

@@ -22,7 +22,7 @@ KNOWN_LIMITS = (
     "single GPU only: NCCL has no Windows build, so no tensor or pipeline parallelism",
     "no Triton on Windows: the TRITON_ATTN and FLEX_ATTENTION backends cannot run",
     "no FlashInfer on Windows (nvidia-cutlass-dsl-libs-base has no Windows wheel)",
-    "gloo is not usable in PyTorch's Windows builds: CPU process groups use a fake backend",
+    "no gloo transport in PyTorch's Windows builds: distributed CPU groups work for one process only",
 )
 
 # Below this many candidate files per worker, starting processes costs more than it saves.

@@ -160,7 +160,8 @@ def write_atomic(root: str, path: str, expected: bytes, data: bytes) -> None:
     """
     full = os.path.join(root, path)
     st = os.stat(full)
-    if not os.access(full, os.W_OK):
+    # A file without its owner's write bit is read-only even to root: not ours to override.
+    if not st.st_mode & stat.S_IWUSR or not os.access(full, os.W_OK):
         raise SourceError(f"{path}: read-only file, not changed")
     with open(full, "rb") as fh:
         if fh.read() != expected:

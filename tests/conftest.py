@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from winport import Pipeline, registry
+from winport.lang import treesitter
+from winport.pipeline import python_error
+from winport.sources import language_of
+
+
+@pytest.fixture
+def tree(tmp_path: Path):
+    """Write {relative path: text or bytes} into a fresh folder and return it."""
+
+    def make(files: dict[str, str | bytes]) -> Path:
+        for rel, content in files.items():
+            p = tmp_path / rel
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_bytes(content.encode() if isinstance(content, str) else content)
+        return tmp_path
+
+    return make
+
+
+def run(root: Path, *ids: str, write: bool = True, jobs: int = 1):
+    return Pipeline(registry.select(ids), jobs=jobs).run(str(root), write=write)
+
+
+def copy_tree(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst)
+    return dst
+
+
+def read_tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def parse_problems(path: str, before: bytes, after: bytes) -> str | None:
+    """Why ``after`` re-parses worse than ``before`` (None if it does not)."""
+    lang = language_of(path)
+    if lang == "python":
+        return python_error(after, path)
+    if lang in ("cpp", "cmake"):
+        b = treesitter.error_count(treesitter.parse(lang, before))
+        a = treesitter.error_count(treesitter.parse(lang, after))
+        return f"{path}: {a - b} new parse errors" if a > b else None
+    return None

@@ -1,0 +1,297 @@
+"""Engine behaviour: edits, the re-parse guard, atomic writes, isolation, plug-ins, drift."""
+
+from __future__ import annotations
+
+import os
+import stat
+import textwrap
+
+import libcst as cst
+import pytest
+
+from conftest import read_tree, run
+from winport import (Context, CppTransform, Edit, Outcome, Pipeline, PythonTransform, TransformError,
+                     apply_edits, pipeline, registry)
+from winport.sources import SourceError, SourceFile, discover, write_atomic
+
+
+# -- edits -----------------------------------------------------------------------
+def test_edits_apply_back_to_front():
+    body = b"abc def ghi"
+    assert apply_edits(body, [Edit(0, 3, "X"), Edit(8, 11, "YYYY"), Edit(4, 4, "+")]) == b"X +def YYYY"
+
+
+def test_overlapping_edits_are_rejected():
+    with pytest.raises(TransformError, match="overlapping"):
+        apply_edits(b"abcdef", [Edit(0, 3, "x"), Edit(2, 4, "y")])
+    with pytest.raises(TransformError):  # two insertions at one point: order would be a guess
+        apply_edits(b"abcdef", [Edit(1, 1, "x"), Edit(1, 1, "y")])
+
+
+def test_inserted_newlines_follow_the_file():
+    assert apply_edits(b"a\r\nb\r\n", [Edit(3, 3, "x\ny\n")], "\r\n") == b"a\r\nx\r\ny\r\nb\r\n"
+
+
+def test_source_keeps_bom_and_detects_crlf():
+    src = SourceFile.from_bytes("x.cu", b"\xef\xbb\xbfint a;\r\nint b;\r\n")
+    assert src.bom and src.newline == "\r\n" and src.body.startswith(b"int")
+    assert src.encode(b"int c;\r\n") == b"\xef\xbb\xbfint c;\r\n"
+
+
+# -- test transforms used below ------------------------------------------------------
+class BreakBraces(CppTransform):
+    """Deletes every closing brace: must be caught by the re-parse guard."""
+    id = "test/break-braces"
+    summary = "test"
+    triggers = ("}",)
+
+    def rewrite(self, tree, ctx: Context) -> None:
+        for i, byte in enumerate(ctx.source.body):
+            if byte == ord("}"):
+                ctx.replace(i, i + 1, "", "deleted brace")
+
+
+class Explode(CppTransform):
+    """Raises on one file."""
+    id = "test/explode"
+    summary = "test"
+    triggers = ("boom",)
+
+    def rewrite(self, tree, ctx: Context) -> None:
+        raise RuntimeError("kaboom in transform")
+
+
+class ReturnAtModuleLevel(PythonTransform):
+    """Turns module-level `pass` into `return 1`: valid syntax to libcst, not to compile()."""
+    id = "test/return-at-module-level"
+    summary = "test"
+    triggers = ("pass",)
+
+    def rewrite(self, wrapper, ctx: Context):
+        module = wrapper.module
+        body = [cst.parse_statement("return 1\n") if isinstance(s, cst.SimpleStatementLine)
+                and isinstance(s.body[0], cst.Pass) else s for s in module.body]
+        ctx.applied((1, 1), "pass -> return")
+        return module.with_changes(body=body)
+
+
+class OverlapOr(CppTransform):
+    """Edits the same bytes as cuda/alt-tokens."""
+    id = "test/overlap-or"
+    summary = "test"
+    triggers = ("or",)
+    trigger_words = True
+
+    def rewrite(self, tree, ctx: Context) -> None:
+        at = ctx.source.body.index(b" or ")
+        ctx.replace(at + 1, at + 3, "OR", "overlap")
+
+
+class ExpectsAnchor(CppTransform):
+    """Expects an anchor the tree does not have."""
+    id = "test/expects-anchor"
+    summary = "test"
+    triggers = ("find_package_that_is_not_there",)
+    expects = "the anchor `find_package_that_is_not_there`"
+
+    def rewrite(self, tree, ctx: Context) -> None:  # pragma: no cover - never called
+        raise AssertionError
+
+
+# -- the re-parse guard and isolation --------------------------------------------------
+def test_reparse_guard_leaves_cpp_file_untouched(tree):
+    root = tree({"csrc/a.cu": "void f() { if (x) { g(); } }\n"})
+    report = Pipeline([BreakBraces()], jobs=1).run(str(root))
+    res = report.by_id("test/break-braces")
+    assert res.outcome is Outcome.FAILED
+    assert "re-parse guard" in res.files[0].reason and "csrc/a.cu" in res.files[0].reason
+    assert (root / "csrc/a.cu").read_text() == "void f() { if (x) { g(); } }\n"
+    assert report.changed == {}
+
+
+def test_reparse_guard_for_python_uses_compile(tree):
+    root = tree({"vllm/m.py": "pass\n"})
+    report = Pipeline([ReturnAtModuleLevel()], jobs=1).run(str(root))
+    res = report.by_id("test/return-at-module-level")
+    assert res.outcome is Outcome.FAILED and "does not compile" in res.files[0].reason
+    assert (root / "vllm/m.py").read_text() == "pass\n"
+
+
+def test_crashing_transform_is_isolated(tree):
+    root = tree({"csrc/a.cu": "int boom = a or b;\n", "csrc/b.cu": "int c = a or b;\n"})
+    transforms = [Explode()] + registry.select(["cuda/alt-tokens"])
+    report = Pipeline(transforms, jobs=1).run(str(root))
+    failed = report.by_id("test/explode").files[0]
+    assert failed.outcome is Outcome.FAILED and "kaboom in transform" in failed.reason
+    assert "Traceback" in failed.reason
+    # the other transform still rewrote both files
+    assert (root / "csrc/a.cu").read_text() == "int boom = a || b;\n"
+    assert (root / "csrc/b.cu").read_text() == "int c = a || b;\n"
+
+
+def test_overlap_between_transforms_fails_the_later_one(tree):
+    root = tree({"csrc/a.cu": "int c = a or b;\n"})
+    transforms = registry.select(["cuda/alt-tokens"]) + [OverlapOr()]
+    report = Pipeline(transforms, jobs=1).run(str(root))
+    assert report.by_id("cuda/alt-tokens").outcome is Outcome.APPLIED
+    assert report.by_id("test/overlap-or").outcome is Outcome.FAILED
+    assert "overlapping" in report.by_id("test/overlap-or").files[0].reason
+    assert (root / "csrc/a.cu").read_text() == "int c = a || b;\n"
+
+
+def test_non_utf8_and_unparseable_files_are_reported_and_untouched(tree):
+    latin1 = "int caf\xe9 = a or b; // caf\xe9\n".encode("latin-1")
+    root = tree({
+        "csrc/latin1.cu": latin1,
+        "csrc/ok.cu": "int c = a or b;\n",
+        "vllm/broken.py": "import socket\ndef f(:\n    socket.SO_REUSEPORT\n",
+        "vllm/fine.py": "import socket\ns.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)\n",
+    })
+    report = run(root, "cuda/alt-tokens", "runtime/so-reuseport")
+    alt = {f.path: f for f in report.by_id("cuda/alt-tokens").files}
+    assert alt["csrc/latin1.cu"].outcome is Outcome.FAILED
+    assert "csrc/latin1.cu" in alt["csrc/latin1.cu"].reason and "UTF-8" in alt["csrc/latin1.cu"].reason
+    assert (root / "csrc/latin1.cu").read_bytes() == latin1
+    assert alt["csrc/ok.cu"].outcome is Outcome.APPLIED
+    py = {f.path: f for f in report.by_id("runtime/so-reuseport").files}
+    assert py["vllm/broken.py"].outcome is Outcome.FAILED and "cannot parse" in py["vllm/broken.py"].reason
+    assert py["vllm/fine.py"].outcome is Outcome.APPLIED
+
+
+# -- writing ------------------------------------------------------------------------------
+def test_writes_keep_crlf_bom_and_mode(tree):
+    data = b"\xef\xbb\xbf// header\r\nint f(int a, int b) {\r\n  return a and b;\r\n}\r\n"
+    root = tree({"csrc/crlf.cu": data})
+    os.chmod(root / "csrc/crlf.cu", 0o751)
+    run(root, "cuda/alt-tokens")
+    assert (root / "csrc/crlf.cu").read_bytes() == data.replace(b"a and b", b"a && b")
+    assert stat.S_IMODE(os.stat(root / "csrc/crlf.cu").st_mode) == 0o751
+    assert not [p for p in (root / "csrc").iterdir() if p.name.startswith(".winport-")]
+
+
+def test_python_crlf_is_kept(tree):
+    data = (b"import socket\r\n\r\ndef f(s):\r\n"
+            b"    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)\r\n")
+    root = tree({"vllm/x.py": data})
+    run(root, "runtime/so-reuseport")
+    out = (root / "vllm/x.py").read_bytes()
+    assert b"\r\n" in out and b"\n" not in out.replace(b"\r\n", b"")
+    assert b'    if hasattr(socket, "SO_REUSEPORT"):\r\n        s.setsockopt' in out
+
+
+def test_write_refuses_a_file_changed_since_read(tmp_path):
+    (tmp_path / "a.cu").write_bytes(b"new content")
+    with pytest.raises(SourceError, match="changed on disk"):
+        write_atomic(str(tmp_path), "a.cu", b"old content", b"rewritten")
+    assert (tmp_path / "a.cu").read_bytes() == b"new content"
+
+
+def test_read_only_file_is_reported_not_chmodded(tree):
+    root = tree({"csrc/ro.cu": "int c = a or b;\n", "csrc/rw.cu": "int d = a or b;\n"})
+    os.chmod(root / "csrc/ro.cu", 0o444)
+    report = run(root, "cuda/alt-tokens")
+    files = {f.path: f for f in report.by_id("cuda/alt-tokens").files}
+    assert files["csrc/ro.cu"].outcome is Outcome.FAILED and "read-only" in files["csrc/ro.cu"].reason
+    assert (root / "csrc/ro.cu").read_text() == "int c = a or b;\n"
+    assert stat.S_IMODE(os.stat(root / "csrc/ro.cu").st_mode) == 0o444
+    assert files["csrc/rw.cu"].outcome is Outcome.APPLIED
+
+
+def test_read_only_check_happens_before_writing(tmp_path, monkeypatch):
+    (tmp_path / "a.cu").write_bytes(b"x")
+    monkeypatch.setattr(os, "access", lambda *a, **k: False)
+    with pytest.raises(SourceError, match="read-only"):
+        write_atomic(str(tmp_path), "a.cu", b"x", b"y")
+    assert (tmp_path / "a.cu").read_bytes() == b"x"
+
+
+def test_every_edit_is_computed_before_the_first_write(tree, monkeypatch):
+    root = tree({"csrc/a.cu": "int a = x or y;\n", "csrc/b.cu": "int b = x or y;\n"})
+    writes = []
+    monkeypatch.setattr(pipeline, "write_atomic", lambda *a: writes.append(a[1]))
+    real = pipeline.process_file
+
+    def spy(work, plans):
+        assert not writes, "a file was written before every edit was computed"
+        return real(work, plans)
+
+    monkeypatch.setattr(pipeline, "process_file", spy)
+    run(root, "cuda/alt-tokens")
+    assert writes == ["csrc/a.cu", "csrc/b.cu"]
+
+
+# -- discovery, parallelism, drift -------------------------------------------------------
+def test_discovery_skips_caches_build_outputs_and_symlinks(tree, tmp_path_factory):
+    outside = tmp_path_factory.mktemp("outside")
+    (outside / "evil.cu").write_text("int z = a or b;\n")
+    root = tree({
+        "csrc/a.cu": "x", ".git/config.cu": "x", "vllm/__pycache__/m.py": "x", "build/gen.cu": "x",
+        "requirements/build/cuda.txt": "x",
+    })
+    os.symlink(outside, root / "csrc" / "linked_dir")
+    os.symlink(outside / "evil.cu", root / "csrc" / "linked.cu")
+    os.symlink(root / "csrc", root / "csrc" / "loop")
+    assert list(discover(str(root))) == ["csrc/a.cu", "requirements/build/cuda.txt"]
+    run(root, "cuda/alt-tokens")
+    assert (outside / "evil.cu").read_text() == "int z = a or b;\n"
+
+
+def test_parallel_run_equals_serial_run(tree, monkeypatch):
+    files = {f"csrc/k{i}.cu": f"int v{i} = a or b and not c;\n" for i in range(12)}
+    serial = Pipeline(registry.select(["cuda/"]), jobs=1).run(str(tree(files)), write=False)
+    monkeypatch.setattr(pipeline, "FILES_PER_WORKER", 2)
+    parallel = Pipeline(registry.select(["cuda/"]), jobs=2).run(serial.root, write=False)
+    assert parallel.changed == serial.changed and len(serial.changed) == 12
+    assert [t.to_json() for t in parallel.transforms] == [t.to_json() for t in serial.transforms]
+
+
+def test_expected_anchor_missing_is_drift(tree):
+    root = tree({"csrc/a.cu": "int x;\n"})
+    res = Pipeline([ExpectsAnchor()], jobs=1).run(str(root)).by_id("test/expects-anchor")
+    assert res.outcome is Outcome.DRIFTED and "find_package_that_is_not_there" in res.drift
+
+
+def test_pattern_missing_is_not_needed_not_drift(tree):
+    root = tree({"csrc/a.cu": "int x = a || b;\n"})
+    res = run(root, "cuda/alt-tokens").by_id("cuda/alt-tokens")
+    assert res.outcome is Outcome.NOT_NEEDED and not res.drift
+
+
+# -- registry and plug-ins -----------------------------------------------------------------
+def test_select_by_id_area_and_seed():
+    assert [t.id for t in registry.select(["K5"])] == ["cuda/asm-volatile"]
+    assert {t.id for t in registry.select(["cuda/"])} == {"cuda/asm-volatile", "cuda/alt-tokens"}
+    assert "runtime/so-reuseport" not in [t.id for t in registry.select(ignore=["runtime"])]
+    with pytest.raises(registry.RegistryError, match="no transform matches 'cuda/nope'"):
+        registry.select(["cuda/nope"])
+
+
+PLUGIN = '''
+from winport import CppTransform
+
+class Shout(CppTransform):
+    """Test plug-in."""
+    id = "plugin/shout"
+    summary = "test plug-in"
+    triggers = ("whisper",)
+
+    def rewrite(self, tree, ctx):
+        at = ctx.source.body.index(b"whisper")
+        ctx.replace(at, at + 7, "WHISPER", "louder")
+'''
+
+
+def test_entry_point_plugins_are_registered_and_run(tmp_path, monkeypatch, tree):
+    site = tmp_path / "site"
+    (site / "winport_test_plugin.dist-info").mkdir(parents=True)
+    (site / "winport_test_plugin.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: winport-test-plugin\nVersion: 1.0\n")
+    (site / "winport_test_plugin.dist-info" / "entry_points.txt").write_text(
+        "[winport.transforms]\nshout = winport_test_plugin:Shout\n")
+    (site / "winport_test_plugin.py").write_text(textwrap.dedent(PLUGIN))
+    monkeypatch.syspath_prepend(str(site))
+    ids = [t.id for t in registry.all_transforms()]
+    assert ids[-1] == "plugin/shout" and ids[0] == "build/quote-real-path"
+    root = tree({"csrc/a.cu": "int whisper;\n"})
+    assert run(root, "plugin/shout").by_id("plugin/shout").outcome is Outcome.APPLIED
+    assert read_tree(root)["csrc/a.cu"] == b"int WHISPER;\n"

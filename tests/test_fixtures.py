@@ -1,0 +1,46 @@
+"""The fixture harness: every fixtures/<id>/<case>/ runs through the real pipeline.
+
+A case's before/ tree must become its after/ tree (or stay as it is when there
+is no after/), exactly the sites listed in reported.txt must be reported, a second run must change nothing, and the output must re-parse.
+Adding a folder adds a test.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import copy_tree, parse_problems, read_tree, run
+from winport import Outcome, registry
+from winport.examples import cases
+
+CASES = [c for t in registry.all_transforms() for c in cases(t.id)]
+
+
+def test_every_transform_has_a_changing_and_an_unchanged_case():
+    for t in registry.all_transforms():
+        mine = cases(t.id)
+        assert any(not c.unchanged for c in mine), f"{t.id}: no case that rewrites"
+        assert any(c.unchanged for c in mine), f"{t.id}: no case that must not change"
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c.transform}/{c.name}" for c in CASES])
+def test_case(case, tmp_path):
+    root = copy_tree(case.before, tmp_path / "tree")
+    report = run(root, case.transform)
+    result = report.by_id(case.transform)
+    assert result.outcome is not Outcome.FAILED, [f.reason for f in result.files]
+    assert read_tree(root) == case.files("after")
+    assert {f"{s.path}:{s.line}" for s in result.reported} == case.reported
+    if case.unchanged:
+        assert result.outcome is not Outcome.APPLIED
+    else:
+        assert result.outcome is Outcome.APPLIED and result.sites
+
+    # idempotent: a second run changes nothing and says why
+    again = run(root, case.transform)
+    assert again.changed == {}
+    assert again.by_id(case.transform).outcome in (Outcome.ALREADY, Outcome.NOT_NEEDED)
+
+    before = case.files("before")
+    for path, data in read_tree(root).items():
+        assert parse_problems(path, before[path], data) is None
