@@ -33,8 +33,9 @@ class Ported:
         self.pristine = tmp / f"vllm-{version}-pristine"
         fetch(version, self.pristine)
         shutil.copytree(self.pristine, self.root, symlinks=True)
-        # the CLI's --check before porting
+        # the CLI's --check and --diff before porting: both must write nothing
         self.check_before = CliRunner().invoke(main, ["rewrite", "--check", str(self.root)])
+        self.diff_before = CliRunner().invoke(main, ["rewrite", "--diff", str(self.root)]).stdout
         self.report = Pipeline(registry.select()).run(str(self.root))
         self.second = Pipeline(registry.select()).run(str(self.root))
 
@@ -51,6 +52,12 @@ def test_each_transform_applies(ported):
         assert t.outcome is Outcome.APPLIED, (ported.version, t.id, t.outcome, t.drift,
                                               [f.reason for f in t.files if f.reason])
     assert ported.check_before.exit_code == 1
+
+
+def test_diff_named_every_change_and_wrote_nothing(ported):
+    # had --check or --diff written anything, the rewrite after them would have found it done
+    diffed = set(re.findall(r"^diff --git a/(\S+) ", ported.diff_before, re.M))
+    assert diffed == set(ported.report.changed) and diffed
 
 
 def test_second_run_changes_nothing_and_check_passes(ported):
