@@ -4,8 +4,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from winport import Pipeline, registry
+from winport.cli import main
+from winport.fetch import fetch
 from winport.lang import treesitter
 from winport.pipeline import python_error
 from winport.sources import language_of
@@ -48,3 +51,30 @@ def parse_problems(path: str, before: bytes, after: bytes) -> str | None:
         a = treesitter.error_count(treesitter.parse(lang, after))
         return f"{path}: {a - b} new parse errors" if a > b else None
     return None
+
+
+RELEASES = ("0.14.1", "0.18.0", "0.26.0", "0.33.0")
+
+
+class Ported:
+    """A real release: its pristine tree, a ported copy, and the reports of two runs."""
+
+    def __init__(self, version: str, tmp: Path):
+        self.version = version
+        self.root = tmp / f"vllm-{version}"
+        self.pristine = tmp / f"vllm-{version}-pristine"
+        fetch(version, self.pristine)
+        shutil.copytree(self.pristine, self.root, symlinks=True)
+        # the CLI's --check and --diff before porting: both must write nothing
+        self.check_before = CliRunner().invoke(main, ["rewrite", "--check", str(self.root)])
+        self.diff_before = CliRunner().invoke(main, ["rewrite", "--diff", str(self.root)]).stdout
+        self.report = Pipeline(registry.select()).run(str(self.root))
+        self.second = Pipeline(registry.select()).run(str(self.root))
+
+
+@pytest.fixture(scope="session", params=RELEASES)
+def ported(request, tmp_path_factory):
+    """Each reference release, fetched by winport and ported once per session."""
+    p = Ported(request.param, tmp_path_factory.mktemp(request.param))
+    yield p
+    shutil.rmtree(p.root.parent, ignore_errors=True)

@@ -39,7 +39,10 @@ def test_case(case, tmp_path):
     # idempotent: a second run changes nothing and says why
     again = run(root, case.transform)
     assert again.changed == {}
-    assert again.by_id(case.transform).outcome in (Outcome.ALREADY, Outcome.NOT_NEEDED)
+    if case.unchanged:
+        assert again.by_id(case.transform).outcome is result.outcome
+    else:
+        assert again.by_id(case.transform).outcome in (Outcome.ALREADY, Outcome.NOT_NEEDED)
 
     before = case.files("before")
     for path, data in read_tree(root).items():

@@ -1,51 +1,25 @@
 """Integration on real vLLM releases, downloaded by winport's own fetch code.
 
 The sdists are cached under WINPORT_CACHE_DIR (or the user cache folder) between
-runs. Each release is unpacked once per session, rewritten once; the tests then
-assert on the report and on the rewritten tree.
+runs. Each release is unpacked once per session and rewritten once (the
+``ported`` fixture in conftest.py); the tests assert on the report and the tree.
 """
 
 from __future__ import annotations
 
 import re
-import shutil
 
 import pytest
 from click.testing import CliRunner
 
-from winport import Outcome, Pipeline, registry
+from winport import Outcome, registry
 from winport.cli import main
-from winport.fetch import fetch
 from winport.lang import treesitter
 from winport.lang.cpp import msvc_sees
 from winport.pipeline import python_error
 from winport.sources import discover, language_of
 
 pytestmark = pytest.mark.integration
-
-RELEASES = ("0.14.1", "0.18.0", "0.26.0", "0.33.0")
-
-
-class Ported:
-    def __init__(self, version, tmp):
-        self.version = version
-        self.root = tmp / f"vllm-{version}"
-        self.pristine = tmp / f"vllm-{version}-pristine"
-        fetch(version, self.pristine)
-        shutil.copytree(self.pristine, self.root, symlinks=True)
-        # the CLI's --check and --diff before porting: both must write nothing
-        self.check_before = CliRunner().invoke(main, ["rewrite", "--check", str(self.root)])
-        self.diff_before = CliRunner().invoke(main, ["rewrite", "--diff", str(self.root)]).stdout
-        self.report = Pipeline(registry.select()).run(str(self.root))
-        self.second = Pipeline(registry.select()).run(str(self.root))
-
-
-@pytest.fixture(scope="module", params=RELEASES)
-def ported(request, tmp_path_factory):
-    p = Ported(request.param, tmp_path_factory.mktemp(request.param))
-    yield p
-    shutil.rmtree(p.root.parent, ignore_errors=True)
-
 
 def test_each_transform_applies(ported):
     for t in ported.report.transforms:

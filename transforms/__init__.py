@@ -4,13 +4,27 @@ Ids are ``area/name``; areas are ``build/``, ``cuda/`` and ``runtime/``. The
 catalogue id (B4, K5, ...) refers to the patch reference the fixes come from.
 """
 
+from .build.cmake_path_slashes import CMakePathSlashes
+from .build.cuda_toolkit_root import CudaToolkitRoot
+from .build.flash_attn_files import FlashAttnFiles
+from .build.link_cublas import LinkCublas
+from .build.msvc_flags import MsvcFlags
+from .build.nvcc_exe import NvccExe
 from .build.quote_real_path import QuoteRealPath
+from .build.target_device import TargetDevice
 from .cuda.alt_tokens import AltTokens
 from .cuda.asm_volatile import AsmVolatile
 from .runtime.so_reuseport import SoReusePort
 
 ALL = (
+    CudaToolkitRoot,
+    MsvcFlags,
+    LinkCublas,
     QuoteRealPath,
+    TargetDevice,
+    CMakePathSlashes,
+    NvccExe,
+    FlashAttnFiles,
     AsmVolatile,
     AltTokens,
     SoReusePort,

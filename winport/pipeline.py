@@ -7,10 +7,11 @@ the re-parse guard) before the first byte is written.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import difflib
 import os
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable, Iterator, Sequence
 
 from .lang import treesitter
@@ -33,7 +34,8 @@ class TreeView:
     """What a cross-file transform's :meth:`~winport.Transform.plan` sees: every file
     its globs match (already read once by the prefilter), whatever its triggers."""
 
-    def __init__(self, scanned: dict[str, SourceFile], transform: Transform):
+    def __init__(self, root: str, scanned: dict[str, SourceFile], transform: Transform):
+        self.root = root
         self._scanned = scanned
         self._matcher = transform.matcher()
 
@@ -41,6 +43,15 @@ class TreeView:
         for path, source in self._scanned.items():
             if self._matcher(path) and (contains is None or contains in source.body):
                 yield source
+
+    def read(self, path: str) -> SourceFile | None:
+        """Any regular file of the tree by relative path (None if absent or a symlink)."""
+        if path in self._scanned:
+            return self._scanned[path]
+        full = os.path.join(self.root, path)
+        if os.path.islink(full) or not os.path.isfile(full):
+            return None
+        return read(self.root, path)
 
 
 @dataclass
@@ -93,7 +104,7 @@ class Pipeline:
         plans = {}
         for t in self.transforms:
             if type(t).plan is not Transform.plan:
-                plans[t.id] = t.plan(TreeView(scanned, t))
+                plans[t.id] = t.plan(TreeView(root, scanned, t))
 
         outcomes = self._process_all(work, plans)
 
@@ -244,6 +255,7 @@ def _run_python(language, source, group, plans, results) -> bytes:
             results[t.id] = _failed(t, source.path, reason)
         return source.body
     changed_by: list[Context] = []
+    lines: dict[int, int] | None = None  # line in the current module -> line in the file
     for t in group:
         ctx = Context(t, source, plans.get(t.id))
         try:
@@ -251,10 +263,15 @@ def _run_python(language, source, group, plans, results) -> bytes:
         except Exception:
             results[t.id] = _crash(t, source.path)
             continue
+        if lines is not None:  # an earlier transform moved lines: report the file's own
+            for sites in (ctx.sites, ctx.already_sites, ctx.reported):
+                sites[:] = [replace(s, line=lines.get(s.line, s.line)) for s in sites]
         results[t.id] = _result(ctx)
         if ctx.sites:
             module = new_module
             changed_by.append(ctx)
+            if t is not group[-1]:
+                lines = _line_map(source.body, module.bytes)
     if not changed_by:
         return source.body
     new = module.bytes
@@ -265,6 +282,16 @@ def _run_python(language, source, group, plans, results) -> bytes:
             results[ctx.transform.id] = _failed(ctx.transform, source.path, reason)
         return source.body
     return new
+
+
+def _line_map(old: bytes, new: bytes) -> dict[int, int]:
+    """1-based line of ``new`` -> the line of ``old`` it is, or where it was inserted."""
+    a, b = old.splitlines(), new.splitlines()
+    out: dict[int, int] = {}
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        for k in range(j2 - j1):
+            out[j1 + k + 1] = (i1 + k + 1) if tag == "equal" else min(i1 + 1, len(a))
+    return out
 
 
 def python_error(code: bytes, path: str) -> str | None:

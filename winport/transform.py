@@ -106,6 +106,27 @@ class Context:
     def insert(self, offset: int, text: str, message: str, where: Any = None) -> None:
         self.replace(offset, offset, text, message, where)
 
+    def insert_lines_before(self, node: "ts.Node", block: str, message: str) -> None:
+        """Insert whole lines above the line ``node`` starts on, indented like it."""
+        start, indent = self._line_of(node.start_byte)
+        self.insert(start, _indent(block, indent), message, where=node)
+
+    def insert_lines_after(self, node: "ts.Node", block: str, message: str) -> None:
+        """Insert whole lines below the line ``node`` ends on, indented like its first line."""
+        _, indent = self._line_of(node.start_byte)
+        body = self.source.body
+        end = body.find(b"\n", node.end_byte)
+        if end < 0:  # last line without a newline
+            self.insert(len(body), "\n" + _indent(block, indent).rstrip("\n"), message, where=node)
+        else:
+            self.insert(end + 1, _indent(block, indent), message, where=node)
+
+    def _line_of(self, offset: int) -> tuple[int, str]:
+        body = self.source.body
+        start = body.rfind(b"\n", 0, offset) + 1
+        prefix = body[start:offset].decode("utf-8", "replace")
+        return start, prefix[: len(prefix) - len(prefix.lstrip(" \t"))]
+
     def applied(self, where: Any, message: str) -> None:
         """Record a rewritten site whose edits are recorded apart (or made by libcst)."""
         self.sites.append(self.site(where, message))
@@ -120,6 +141,11 @@ class Context:
     def drifted(self, message: str) -> None:
         """An anchor this file should have is missing: say what was looked for."""
         self.drift = message
+
+
+def _indent(block: str, indent: str) -> str:
+    lines = block.strip("\n").split("\n")
+    return "".join((indent + line if line.strip() else "") + "\n" for line in lines)
 
 
 class Transform:

@@ -43,3 +43,34 @@ def parse_statement(code: str, module: cst.Module) -> cst.BaseStatement:
 
 def parse_expression(code: str, module: cst.Module) -> cst.BaseExpression:
     return cst.parse_expression(code, config=module.config_for_parsing)
+
+
+def has_module_level(module: cst.Module, name: str) -> bool:
+    """Whether ``name`` is defined (function or assignment) at the top of ``module``."""
+    for stmt in module.body:
+        if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)) and stmt.name.value == name:
+            return True
+        if m.matches(stmt, m.SimpleStatementLine(body=[m.Assign(targets=[m.AssignTarget(m.Name(name))])])):
+            return True
+    return False
+
+
+def insert_after_imports(module: cst.Module, code: str) -> cst.Module:
+    """``module`` with the statements of ``code`` placed after its leading imports
+    (module docstring, ``__future__`` and other top-level imports)."""
+    parsed = cst.parse_module(code.strip("\n") + "\n", config=module.config_for_parsing)
+    new = list(parsed.body)
+    at = 0
+    for i, stmt in enumerate(module.body):
+        if m.matches(stmt, m.SimpleStatementLine(body=[m.OneOf(m.Import(), m.ImportFrom())])):
+            at = i + 1
+        elif i == 0 and m.matches(stmt, m.SimpleStatementLine(body=[m.Expr(m.SimpleString())])):
+            at = 1
+    # a comment at the top of ``code`` is the parsed module's header: keep it with the code
+    new[0] = new[0].with_changes(
+        leading_lines=[cst.EmptyLine(), cst.EmptyLine(), *parsed.header, *new[0].leading_lines])
+    return module.with_changes(body=[*module.body[:at], *new, *module.body[at:]])
+
+
+def imports_module(module: cst.Module, name: str) -> bool:
+    return bool(module_aliases(module, name) & {name})
