@@ -45,7 +45,7 @@ def parse_problems(path: str, before: bytes, after: bytes) -> str | None:
     """Why ``after`` re-parses worse than ``before`` (None if it does not)."""
     lang = language_of(path)
     if lang == "python":
-        return python_error(after, path)
+        return None if python_error(before, path) else python_error(after, path)
     if lang in ("cpp", "cmake"):
         b = treesitter.error_count(treesitter.parse(lang, before))
         a = treesitter.error_count(treesitter.parse(lang, after))

@@ -14,7 +14,14 @@ from .build.quote_real_path import QuoteRealPath
 from .build.target_device import TargetDevice
 from .cuda.alt_tokens import AltTokens
 from .cuda.asm_volatile import AsmVolatile
+from .runtime.attention_backend import AttentionBackend
+from .runtime.fake_cpu_backend import FakeCpuBackend
+from .runtime.fcntl_lock import FcntlLock
+from .runtime.flashinfer_requirements import FlashinferRequirements
+from .runtime.inproc_client import InprocEngineClient
 from .runtime.so_reuseport import SoReusePort
+from .runtime.spawn_context import SpawnContext
+from .runtime.zmq_ipc_path import ZmqIpcPath
 
 ALL = (
     CudaToolkitRoot,
@@ -27,7 +34,14 @@ ALL = (
     FlashAttnFiles,
     AsmVolatile,
     AltTokens,
+    FcntlLock,
+    ZmqIpcPath,
+    SpawnContext,
+    InprocEngineClient,
+    FakeCpuBackend,
     SoReusePort,
+    AttentionBackend,
+    FlashinferRequirements,
 )
 
 __all__ = ["ALL"]

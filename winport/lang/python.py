@@ -55,22 +55,50 @@ def has_module_level(module: cst.Module, name: str) -> bool:
     return False
 
 
-def insert_after_imports(module: cst.Module, code: str) -> cst.Module:
-    """``module`` with the statements of ``code`` placed after its leading imports
-    (module docstring, ``__future__`` and other top-level imports)."""
-    parsed = cst.parse_module(code.strip("\n") + "\n", config=module.config_for_parsing)
-    new = list(parsed.body)
+def _after_imports(module: cst.Module) -> int:
+    """Index of the first top-level statement after the docstring and the imports
+    that lead the module (later imports, e.g. under ``if``, do not count)."""
     at = 0
     for i, stmt in enumerate(module.body):
         if m.matches(stmt, m.SimpleStatementLine(body=[m.OneOf(m.Import(), m.ImportFrom())])):
             at = i + 1
         elif i == 0 and m.matches(stmt, m.SimpleStatementLine(body=[m.Expr(m.SimpleString())])):
             at = 1
+    return at
+
+
+def insert_after_imports(module: cst.Module, code: str) -> cst.Module:
+    """``module`` with the statements of ``code`` placed after its leading imports
+    (module docstring, ``__future__`` and other top-level imports), set off by
+    two blank lines."""
+    parsed = cst.parse_module(code.strip("\n") + "\n", config=module.config_for_parsing)
+    new = list(parsed.body)
+    at = _after_imports(module)
     # a comment at the top of ``code`` is the parsed module's header: keep it with the code
-    new[0] = new[0].with_changes(
-        leading_lines=[cst.EmptyLine(), cst.EmptyLine(), *parsed.header, *new[0].leading_lines])
+    blank = [cst.EmptyLine(), cst.EmptyLine()] if at else []
+    new[0] = new[0].with_changes(leading_lines=[*blank, *parsed.header, *new[0].leading_lines])
     return module.with_changes(body=[*module.body[:at], *new, *module.body[at:]])
 
 
 def imports_module(module: cst.Module, name: str) -> bool:
     return bool(module_aliases(module, name) & {name})
+
+
+def ensure_import(module: cst.Module, name: str) -> cst.Module:
+    """``module`` with a top-level ``import name`` when it has none."""
+    if imports_module(module, name):
+        return module
+    at = _after_imports(module)
+    stmt = cst.parse_statement(f"import {name}\n", config=module.config_for_parsing)
+    return module.with_changes(body=[*module.body[:at], stmt, *module.body[at:]])
+
+
+WIN32 = 'sys.platform == "win32"'
+
+
+def is_win32_test(test: cst.BaseExpression, negated: bool = False) -> bool:
+    """Whether ``test`` compares ``sys.platform`` with "win32" (``!=`` when ``negated``)."""
+    op = m.NotEqual() if negated else m.Equal()
+    return bool(m.findall(test, m.Comparison(
+        left=m.Attribute(m.Name("sys"), m.Name("platform")),
+        comparisons=[m.ComparisonTarget(op, m.SimpleString(value=m.MatchIfTrue(lambda v: "win32" in v)))])))
