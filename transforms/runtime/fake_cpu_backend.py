@@ -65,7 +65,7 @@ class FakeCpuBackend(PythonTransform):
     id = "runtime/fake-cpu-backend"
     seed = "R5"
     summary = '`_get_cpu_backend()`: "fake" (FileStore, one process) instead of gloo on Windows'
-    triggers = ("gloo", f"def {INIT}")
+    triggers = ('"gloo"', "'gloo'", f"def {INIT}")
     expects = f"{INIT}() in {HOME}"
 
     def rewrite(self, wrapper, ctx: Context) -> cst.Module:
