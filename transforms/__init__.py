@@ -14,6 +14,12 @@ from .build.quote_real_path import QuoteRealPath
 from .build.target_device import TargetDevice
 from .cuda.alt_tokens import AltTokens
 from .cuda.asm_volatile import AsmVolatile
+from .cuda.builtin_clz import BuiltinClz
+from .cuda.device_std_math import DeviceStdMath
+from .cuda.int64_t import Int64T
+from .cuda.int128_vectors import Int128Vectors
+from .cuda.ssize_t_typedef import SsizeTTypedef
+from .cuda.uint_typedef import UintTypedef
 from .runtime.attention_backend import AttentionBackend
 from .runtime.fake_cpu_backend import FakeCpuBackend
 from .runtime.fcntl_lock import FcntlLock
@@ -34,6 +40,12 @@ ALL = (
     FlashAttnFiles,
     AsmVolatile,
     AltTokens,
+    Int128Vectors,
+    Int64T,
+    BuiltinClz,
+    DeviceStdMath,
+    UintTypedef,
+    SsizeTTypedef,
     FcntlLock,
     ZmqIpcPath,
     SpawnContext,

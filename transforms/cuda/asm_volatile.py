@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from winport.lang import treesitter
-from winport.lang.cpp import Space, execution_space, msvc_sees, space_macros
+from winport.lang.cpp import Space, execution_space, msvc_sees, space_macros, tree_space_macros
 from winport.transform import Context, CppTransform
 
 _GNU_KEYWORDS = {"__asm__": "asm", "__asm": "asm", "__volatile__": "volatile", "__volatile": "volatile",
@@ -42,11 +42,7 @@ class AsmVolatile(CppTransform):
 
     def plan(self, tree) -> dict:
         """Attribute macros defined anywhere in the tree (`#define DINLINE __device__ ...`)."""
-        macros: dict = {}
-        for source in tree.sources(contains=b"__device__"):
-            if b"#define" in source.body:
-                macros.update(space_macros(treesitter.parse(self.language, source.body).root_node))
-        return macros
+        return tree_space_macros(tree)
 
     def rewrite(self, tree, ctx: Context) -> None:
         macros = {**(ctx.plan or {}), **space_macros(tree.root_node)}

@@ -35,6 +35,7 @@ _SPACE_KEYWORDS = {"__global__": Space.DEVICE, "__device__": Space.DEVICE, "__ho
 # Attribute macros from CUTLASS/CuTe (not in the vLLM tree) and their meaning.
 # Macros defined in the file itself are read from their #define.
 KNOWN_SPACE_MACROS = {
+    "C10_HOST_DEVICE": {Space.HOST, Space.DEVICE}, "C10_DEVICE": {Space.DEVICE}, "C10_HOST": {Space.HOST},
     "CUTLASS_DEVICE": {Space.DEVICE}, "CUTLASS_GLOBAL": {Space.DEVICE},
     "CUTLASS_HOST_DEVICE": {Space.HOST, Space.DEVICE}, "CUTE_DEVICE": {Space.DEVICE},
     "CUTE_HOST_DEVICE": {Space.HOST, Space.DEVICE}, "CUTE_HOST": {Space.HOST},
@@ -46,11 +47,30 @@ def space_macros(root: ts.Node) -> dict[str, set[Space]]:
     """Macros of this file that expand to ``__device__``/``__host__``/``__global__``,
     plus the known CUTLASS/CuTe ones."""
     found = dict(KNOWN_SPACE_MACROS)
-    for _, node in captures("cpp", "(preproc_def name: (identifier) value: (preproc_arg)) @d", root):
-        words = set(node.child_by_field_name("value").text.decode().split())
-        spaces = {_SPACE_KEYWORDS[w] for w in words if w in _SPACE_KEYWORDS}
-        if spaces:
-            found[node.child_by_field_name("name").text.decode()] = spaces
+    defs = [(node.child_by_field_name("name").text.decode(), set(node.child_by_field_name("value").text.decode().split()))
+            for _, node in captures("cpp", "(preproc_def name: (identifier) value: (preproc_arg)) @d", root)]
+    changed = True
+    while changed:  # a macro may expand to another one (MAYBE_HOST_DEVICE -> C10_HOST_DEVICE)
+        changed = False
+        for name, words in defs:
+            spaces = {_SPACE_KEYWORDS[w] for w in words if w in _SPACE_KEYWORDS}
+            for w in words & found.keys():
+                spaces |= found[w]
+            if spaces and not spaces <= found.get(name, set()):
+                found[name] = found.get(name, set()) | spaces
+                changed = True
+    return found
+
+
+def tree_space_macros(view) -> dict[str, set[Space]]:
+    """Attribute macros defined anywhere in a tree (a ``TreeView``), e.g.
+    ``#define DINLINE __device__ __forceinline__``: for a transform's ``plan``."""
+    from . import treesitter
+
+    found: dict[str, set[Space]] = {}
+    for source in view.sources(contains=b"#define"):
+        if b"__device__" in source.body or b"__host__" in source.body or b"HOST_DEVICE" in source.body:
+            found.update(space_macros(treesitter.parse("cpp", source.body).root_node))
     return found
 
 

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from winport.lang import treesitter
+from winport.lang.cpp import Space, execution_space, msvc_sees, space_macros, tree_space_macros
+from winport.transform import Context, CppTransform
+
+FUNCTIONS = ("isinf", "isnan", "isfinite")
+
+
+class DeviceStdMath(CppTransform):
+    """Call `isinf`/`isnan`/`isfinite` unqualified in device code.
+
+    Why:
+    With MSVC's standard library, `std::isinf` and friends are host
+    functions (templates over MSVC's `fpclassify`), and nvcc rejects calling
+    them from `__device__` code. CUDA's own device overloads are the
+    unqualified `isinf`, `isnan` and `isfinite`.
+
+    Pattern:
+    A call to `std::isinf`, `std::isnan` or `std::isfinite` inside a
+    `__global__`/`__device__` (or `__host__ __device__`) function that
+    Windows compiles. Host code keeps `std::`.
+
+    Rewrite:
+    `std::isinf(x)` becomes `isinf(x)`. In device code both names resolve to
+    CUDA's device functions on Linux, so the result is the same there.
+    """
+
+    id = "cuda/device-std-math"
+    seed = "K8"
+    summary = "`std::isinf`/`isnan`/`isfinite` -> `isinf`/... in device code"
+    triggers = tuple(f"std::{f}" for f in FUNCTIONS)
+
+    def plan(self, tree) -> dict:
+        return tree_space_macros(tree)
+
+    def rewrite(self, tree, ctx: Context) -> None:
+        macros = {**(ctx.plan or {}), **space_macros(tree.root_node)}
+        query = "(call_expression function: (qualified_identifier) @q)"
+        for _, q in treesitter.captures(self.language, query, tree.root_node):
+            text = q.text.decode().replace(" ", "")
+            if text not in {f"std::{f}" for f in FUNCTIONS} or not msvc_sees(q, device=True):
+                continue
+            if execution_space(q, macros) is Space.HOST:
+                continue
+            ctx.replace_node(q, text[5:], f"{text} -> {text[5:]} in device code")
