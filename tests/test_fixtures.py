@@ -28,11 +28,14 @@ def test_case(case, tmp_path):
     root = copy_tree(case.before, tmp_path / "tree")
     report = run(root, case.transform)
     result = report.by_id(case.transform)
-    assert result.outcome is not Outcome.FAILED, [f.reason for f in result.files]
+    if case.outcome:
+        assert result.outcome.value == case.outcome, [f.reason for f in result.files]
+    else:
+        assert result.outcome is not Outcome.FAILED, [f.reason for f in result.files]
     assert read_tree(root) == case.files("after")
     assert {f"{s.path}:{s.line}" for s in result.reported} == case.reported
     if case.unchanged:
-        assert result.outcome is not Outcome.APPLIED
+        assert result.outcome is not Outcome.APPLIED or case.outcome
     else:
         assert result.outcome is Outcome.APPLIED and result.sites
 

@@ -20,6 +20,7 @@ from .cuda.int64_t import Int64T
 from .cuda.int128_vectors import Int128Vectors
 from .cuda.ssize_t_typedef import SsizeTTypedef
 from .cuda.uint_typedef import UintTypedef
+from .cuda.var_template_function import VarTemplateFunction
 from .runtime.attention_backend import AttentionBackend
 from .runtime.fake_cpu_backend import FakeCpuBackend
 from .runtime.fcntl_lock import FcntlLock
@@ -38,6 +39,7 @@ ALL = (
     CMakePathSlashes,
     NvccExe,
     FlashAttnFiles,
+    VarTemplateFunction,
     AsmVolatile,
     AltTokens,
     Int128Vectors,

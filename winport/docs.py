@@ -27,7 +27,8 @@ def page(t: Transform) -> str:
             f"| files | {', '.join(f'`{g}`' for g in t.globs)} |"]
     if t.exclude:
         out.append(f"| except | {', '.join(f'`{g}`' for g in t.exclude)} |")
-    out += [f"| triggers | {', '.join(f'`{g}`' for g in t.triggers)} |", ""]
+    triggers = ", ".join(f"`{g}`" for g in t.triggers) or "none: the files come from a plan over the whole tree"
+    out += [f"| triggers | {triggers} |", ""]
     for heading in [h for h in sections if h]:
         out += [f"## {heading}", "", sections[heading], ""]
     case = first_example(t.id)

@@ -41,6 +41,12 @@ class Case:
             return set()
         return {line.strip() for line in listing.read_text().splitlines() if line.strip()}
 
+    @property
+    def outcome(self) -> str | None:
+        """The outcome the case must end in (``outcome.txt``), when it is not the usual one."""
+        path = self.folder / "outcome.txt"
+        return path.read_text().strip() if path.is_file() else None
+
     def files(self, which: str = "before") -> dict[str, bytes]:
         top = self.before if which == "before" else self.after
         out = {}

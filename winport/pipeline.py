@@ -105,6 +105,7 @@ class Pipeline:
         for t in self.transforms:
             if type(t).plan is not Transform.plan:
                 plans[t.id] = t.plan(TreeView(root, scanned, t))
+                self._add_planned(work, scanned, t, t.plan_files(plans[t.id]))
 
         outcomes = self._process_all(work, plans)
 
@@ -146,6 +147,22 @@ class Pipeline:
             files_scanned=len(scanned),
             limits=KNOWN_LIMITS,
         )
+
+    def _add_planned(self, work: list[FileWork], scanned: dict[str, SourceFile], t: Transform,
+                     paths: set[str]) -> None:
+        """Make ``t`` run on ``paths`` (files its globs match), keeping the run order."""
+        by_path = {w.source.path: w for w in work}
+        order = {id(x): i for i, x in enumerate(self.transforms)}
+        for path in sorted(paths):
+            if path not in scanned or not t.matcher()(path):
+                continue
+            w = by_path.get(path)
+            if w is None:
+                w = by_path[path] = FileWork(scanned[path], [])
+                work.append(w)
+            if t not in w.transforms:
+                w.transforms = sorted([*w.transforms, t], key=lambda x: order[id(x)])
+        work.sort(key=lambda w: w.source.path)
 
     def _process_all(self, work: list[FileWork], plans: dict) -> list[FileOutcome]:
         workers = min(self.jobs, len(work) // FILES_PER_WORKER)
@@ -190,6 +207,8 @@ def _groups(transforms: Iterable[Transform]) -> list[tuple[str, list[Transform]]
 
 def _result(ctx: Context) -> FileResult:
     t, path = ctx.transform, ctx.path
+    if ctx.failure:
+        return FileResult(t.id, path, Outcome.FAILED, reported=ctx.reported, reason=f"{path}: {ctx.failure}")
     if ctx.drift:
         return FileResult(t.id, path, Outcome.DRIFTED, reported=ctx.reported, reason=ctx.drift)
     if ctx.sites:

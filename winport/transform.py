@@ -75,6 +75,7 @@ class Context:
         self.already_sites: list[Site] = []
         self.reported: list[Site] = []
         self.drift: str = ""
+        self.failure: str = ""
 
     # -- positions -------------------------------------------------------
     def site(self, where: Any, message: str) -> Site:
@@ -138,6 +139,12 @@ class Context:
         """A site the transform recognises but will not rewrite: a person must look."""
         self.reported.append(self.site(where, message))
 
+    def failed(self, reason: str) -> None:
+        """The transform cannot do its work on this file safely: nothing of its is
+        written here, and the file's result is *failed* with ``reason``."""
+        self.failure = reason
+        self.edits.clear()
+
     def drifted(self, message: str) -> None:
         """An anchor this file should have is missing: say what was looked for."""
         self.drift = message
@@ -172,6 +179,8 @@ class Transform:
     @classmethod
     @functools.cache
     def trigger_re(cls) -> re.Pattern[bytes]:
+        if not cls.triggers:  # candidates come from plan_files() only
+            return re.compile(rb"(?!)")
         alts = b"|".join(re.escape(t.encode()) for t in cls.triggers)
         return re.compile(rb"\b(?:" + alts + rb")\b" if cls.trigger_words else alts)
 
@@ -207,6 +216,11 @@ class Transform:
         of every file their globs match); the value reaches :meth:`rewrite` as
         ``ctx.plan`` and must be picklable. Default: nothing to plan."""
         return None
+
+    def plan_files(self, plan: Any) -> set[str]:
+        """Files the plan says this transform must see although no trigger names
+        them (e.g. every use of a name the plan found). Default: none."""
+        return set()
 
     def rewrite(self, doc: Any, ctx: Context) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
