@@ -16,6 +16,7 @@ from .cuda.alt_tokens import AltTokens
 from .cuda.asm_volatile import AsmVolatile
 from .cuda.builtin_clz import BuiltinClz
 from .cuda.device_std_math import DeviceStdMath
+from .cuda.flat_kernel_selector import FlatKernelSelector
 from .cuda.int64_t import Int64T
 from .cuda.int128_vectors import Int128Vectors
 from .cuda.ssize_t_typedef import SsizeTTypedef
@@ -48,6 +49,7 @@ ALL = (
     DeviceStdMath,
     UintTypedef,
     SsizeTTypedef,
+    FlatKernelSelector,
     FcntlLock,
     ZmqIpcPath,
     SpawnContext,
