@@ -83,3 +83,28 @@ def test_portable_clz_agrees_with_builtin(clz_program, values):
     for value, line in zip(values, out.stdout.splitlines(), strict=True):
         clz, builtin, clzll, builtinll, np2, np2_builtin = (int(x) for x in line.split())
         assert clz == builtin and clzll == builtinll and np2 == np2_builtin, value
+
+
+def _plain_cpp_fixtures():
+    """(case, path) of fixture files that are plain C++: no CUDA, torch or Python headers."""
+    from winport import registry
+    from winport.examples import cases
+
+    out = []
+    for t in registry.all_transforms():
+        for case in cases(t.id):
+            for path, data in case.files("after").items():
+                if path.endswith((".cpp", ".hpp")) and not any(
+                        h in data for h in (b"cuda", b"torch", b"Python.h", b"__global__", b"__device__")):
+                    out.append((case, path))
+    return out
+
+
+@pytest.mark.parametrize("case, path", _plain_cpp_fixtures(), ids=lambda x: getattr(x, "name", x))
+def test_plain_cpp_fixtures_compile(case, path, tmp_path):
+    for which in ("before", "after"):
+        src = tmp_path / which / path
+        src.parent.mkdir(parents=True, exist_ok=True)
+        src.write_bytes(case.files(which)[path])
+        out = gxx("-fsyntax-only", "-x", "c++", str(src))
+        assert out.returncode == 0, (which, path, out.stderr[-1500:])

@@ -4,6 +4,16 @@ from winport.lang import treesitter
 from winport.lang.cpp import Space, execution_space, msvc_sees, space_macros, tree_space_macros
 from winport.transform import Context, CppTransform
 
+from ._typedef import insert_after_includes
+
+# Host-side GNU asm idioms and the MSVC intrinsic (from <intrin.h>) that does the same.
+IDIOMS = {"pause": "_mm_pause()", "yield": "_mm_pause()", "": "_ReadWriteBarrier()"}
+INTRIN = """\
+#ifdef _MSC_VER
+#include <intrin.h>  // winport: MSVC intrinsics for GNU asm idioms
+#endif
+"""
+
 _GNU_KEYWORDS = {"__asm__": "asm", "__asm": "asm", "__volatile__": "volatile", "__volatile": "volatile",
                  "__inline__": "inline", "__inline": "inline"}
 
@@ -30,8 +40,15 @@ class AsmVolatile(CppTransform):
     are not touched. The two spellings mean the same to GCC and Clang, so the
     rewrite needs no `#ifdef` and Linux builds are unchanged.
 
+    Host code has no inline assembler with MSVC on x64, but three idioms
+    have intrinsics: a spin-wait `pause` (and ARM's `yield`) becomes
+    `_mm_pause()`, and an empty asm with a `"memory"` clobber (a compiler
+    barrier) becomes `_ReadWriteBarrier()`. The statement is kept for other
+    compilers: `#ifdef _MSC_VER <intrinsic>; #else <asm>; #endif`, and
+    `<intrin.h>` is included under `#ifdef _MSC_VER`.
+
     Reported:
-    GNU asm in host or `__host__ __device__` code that MSVC compiles.
+    Any other GNU asm in host or `__host__ __device__` code that MSVC compiles.
     """
 
     id = "cuda/asm-volatile"
@@ -52,8 +69,7 @@ class AsmVolatile(CppTransform):
             space = execution_space(node, macros)
             if space is not Space.DEVICE:
                 if msvc_sees(node):
-                    ctx.report(node, f"GNU inline asm in {space.value} code: MSVC x64 has no inline "
-                                     "assembler; replace it with an intrinsic under #ifdef _MSC_VER")
+                    self._host(node, space, ctx)
                 continue
             gnu = [c for c in _keyword_tokens(node) if c.type in _GNU_KEYWORDS]
             if not gnu:
@@ -63,6 +79,52 @@ class AsmVolatile(CppTransform):
                 ctx.edit(tok.start_byte, tok.end_byte, _GNU_KEYWORDS[tok.type])
             spelled = " ".join(t.type for t in gnu)
             ctx.applied(node, f"`{spelled}` -> `{' '.join(_GNU_KEYWORDS[t.type] for t in gnu)}`")
+
+
+    def _host(self, node, space, ctx: Context) -> None:
+        statement = node.parent
+        if _under_msvc_else(node):
+            ctx.already(node, "host asm already has an MSVC branch")
+            return
+        intrinsic = IDIOMS.get(_template(node)) if statement.type == "expression_statement" else None
+        if intrinsic is None or (_template(node) == "" and b'"memory"' not in node.text):
+            ctx.report(node, f"GNU inline asm in {space.value} code: MSVC x64 has no inline "
+                             "assembler; replace it with an intrinsic under #ifdef _MSC_VER")
+            return
+        start, indent = ctx._line_of(statement.start_byte)
+        end = ctx.source.body.find(b"\n", statement.end_byte)
+        end = len(ctx.source.body) if end < 0 else end + 1
+        ctx.edit(start, start, f"#ifdef _MSC_VER\n{indent}{intrinsic};\n#else\n")
+        ctx.edit(end, end, "#endif\n")
+        ctx.applied(node, f"host asm `{_template(node)}` -> {intrinsic} under #ifdef _MSC_VER")
+        if b"<intrin.h>" not in ctx.source.body and not any(e.text == INTRIN for e in ctx.edits):
+            insert_after_includes(ctx, _root(node), INTRIN, "<intrin.h> included for MSVC")
+
+
+def _root(node):
+    while node.parent is not None:
+        node = node.parent
+    return node
+
+
+def _template(node) -> str:
+    """The asm template text (`"pause"` -> `pause`), or None when it is not a plain literal."""
+    lit = next((c for c in node.named_children if c.type in ("string_literal", "concatenated_string")), None)
+    if lit is None:
+        return None
+    return "".join(c.text.decode() for c in treesitter.walk(lit) if c.type == "string_content").strip()
+
+
+def _under_msvc_else(node) -> bool:
+    """Whether ``node`` sits in the `#else` of an `#ifdef _MSC_VER` (already handled)."""
+    cur = node.parent
+    while cur is not None:
+        if cur.type == "preproc_else" and cur.parent is not None and cur.parent.type == "preproc_ifdef":
+            name = cur.parent.child_by_field_name("name")
+            if name is not None and name.text == b"_MSC_VER" and cur.parent.children[0].type == "#ifdef":
+                return True
+        cur = cur.parent
+    return False
 
 
 def _keyword_tokens(node):
