@@ -15,6 +15,7 @@ from .build.target_device import TargetDevice
 from .cuda.alt_tokens import AltTokens
 from .cuda.asm_volatile import AsmVolatile
 from .cuda.builtin_clz import BuiltinClz
+from .cuda.designated_init import DesignatedInit
 from .cuda.device_std_math import DeviceStdMath
 from .cuda.flat_kernel_selector import FlatKernelSelector
 from .cuda.int64_t import Int64T
@@ -43,6 +44,7 @@ ALL = (
     VarTemplateFunction,
     AsmVolatile,
     AltTokens,
+    DesignatedInit,
     Int128Vectors,
     Int64T,
     BuiltinClz,
