@@ -108,3 +108,64 @@ def test_plain_cpp_fixtures_compile(case, path, tmp_path):
         src.write_bytes(case.files(which)[path])
         out = gxx("-fsyntax-only", "-x", "c++", str(src))
         assert out.returncode == 0, (which, path, out.stderr[-1500:])
+
+
+DISPATCH_PROGRAM = {
+    "csrc/static_switch.h": """#pragma once
+#define BOOL_SWITCH(COND, CONST_NAME, ...) \\
+  [&] {                                    \\
+    if (COND) {                            \\
+      constexpr bool CONST_NAME = true;    \\
+      return __VA_ARGS__();                \\
+    } else {                               \\
+      constexpr bool CONST_NAME = false;   \\
+      return __VA_ARGS__();                \\
+    }                                      \\
+  }()
+""",
+    "csrc/dispatch.cpp": """#include <cstdio>
+#include <cstdlib>
+#include "static_switch.h"
+
+static int evaluations = 0;
+static bool cond(bool value, int order) { std::printf("cond%d ", order); ++evaluations; return value; }
+
+template <bool A, bool B, bool C>
+void record(int n) { std::printf("leaf<%d,%d,%d> n=%d\\n", A, B, C, n); }
+
+void launch(bool a, bool b, bool c, int n) {
+  BOOL_SWITCH(cond(a, 0), kA, [&] {
+    BOOL_SWITCH(cond(b, 1), kB, [&] {
+      BOOL_SWITCH(cond(c, 2), kC, [&] {
+        record<kA, kB, kC>(n);
+      });
+    });
+  });
+}
+
+int main(int argc, char** argv) {
+  for (int i = 0; i < 8; ++i) launch(i & 4, i & 2, i & 1, i);
+  std::printf("evaluations=%d\\n", evaluations);
+}
+""",
+}
+
+
+def test_flattened_bool_dispatch_runs_the_same_leaves(tmp_path):
+    """K2 on a host-only nest: the same leaf per input, conditions evaluated in the same order."""
+    from winport import Pipeline, registry
+
+    outputs = {}
+    for which in ("before", "after"):
+        root = tmp_path / which
+        for rel, text in DISPATCH_PROGRAM.items():
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            (root / rel).write_text(text)
+        if which == "after":
+            report = Pipeline(registry.select(["K2"]), jobs=1).run(str(root))
+            assert report.by_id("cuda/bool-dispatch").sites, "the nest was not rewritten"
+            assert "BOOL_SWITCH(cond" not in (root / "csrc/dispatch.cpp").read_text()
+        out = gxx("-O0", "csrc/dispatch.cpp", "-o", "dispatch", cwd=root)
+        assert out.returncode == 0, out.stderr[-2000:]
+        outputs[which] = subprocess.run([str(root / "dispatch")], capture_output=True, text=True).stdout
+    assert outputs["after"] == outputs["before"] and "evaluations=24" in outputs["after"]

@@ -261,7 +261,7 @@ def test_pattern_missing_is_not_needed_not_drift(tree):
 def test_select_by_id_area_and_seed():
     assert [t.id for t in registry.select(["K5"])] == ["cuda/asm-volatile"]
     assert {t.id for t in registry.select(["cuda/"])} == {c.id for c in registry.builtin() if c.id.startswith("cuda/")}
-    assert {t.id for t in registry.select(["K3"])} == {"cuda/int128-vectors", "cuda/int64-t"}
+    assert {t.id for t in registry.select(["K3"])} == {"cuda/designated-init", "cuda/int128-vectors", "cuda/int64-t"}
     assert "runtime/so-reuseport" not in [t.id for t in registry.select(ignore=["runtime"])]
     with pytest.raises(registry.RegistryError, match="no transform matches 'cuda/nope'"):
         registry.select(["cuda/nope"])

@@ -14,6 +14,7 @@ from .build.quote_real_path import QuoteRealPath
 from .build.target_device import TargetDevice
 from .cuda.alt_tokens import AltTokens
 from .cuda.asm_volatile import AsmVolatile
+from .cuda.bool_dispatch import BoolDispatch
 from .cuda.builtin_clz import BuiltinClz
 from .cuda.designated_init import DesignatedInit
 from .cuda.device_std_math import DeviceStdMath
@@ -42,6 +43,7 @@ ALL = (
     NvccExe,
     FlashAttnFiles,
     VarTemplateFunction,
+    BoolDispatch,
     AsmVolatile,
     AltTokens,
     DesignatedInit,

@@ -116,7 +116,8 @@ class Context:
         """Insert whole lines below the line ``node`` ends on, indented like its first line."""
         _, indent = self._line_of(node.start_byte)
         body = self.source.body
-        end = body.find(b"\n", node.end_byte)
+        # a node may end with its own newline (tree-sitter's #include lines do)
+        end = node.end_byte - 1 if body[node.end_byte - 1:node.end_byte] == b"\n" else body.find(b"\n", node.end_byte)
         if end < 0:  # last line without a newline
             self.insert(len(body), "\n" + _indent(block, indent).rstrip("\n"), message, where=node)
         else:
