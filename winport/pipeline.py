@@ -34,10 +34,18 @@ class TreeView:
     """What a cross-file transform's :meth:`~winport.Transform.plan` sees: every file
     its globs match (already read once by the prefilter), whatever its triggers."""
 
-    def __init__(self, root: str, scanned: dict[str, SourceFile], transform: Transform):
+    def __init__(self, root: str, scanned: dict[str, SourceFile], transform: Transform, memo: dict | None = None):
         self.root = root
         self._scanned = scanned
         self._matcher = transform.matcher()
+        self._memo = {} if memo is None else memo
+
+    def memo(self, key, compute):
+        """``compute(self)`` once per run for ``key``, shared by every transform's plan
+        (e.g. the attribute macros of the tree, which several transforms need)."""
+        if key not in self._memo:
+            self._memo[key] = compute(self)
+        return self._memo[key]
 
     def sources(self, contains: bytes | None = None) -> Iterator[SourceFile]:
         for path, source in self._scanned.items():
@@ -101,10 +109,10 @@ class Pipeline:
         root = os.path.abspath(root)
         work, scanned = self.candidates(root)
 
-        plans = {}
+        plans, memo = {}, {}
         for t in self.transforms:
             if type(t).plan is not Transform.plan:
-                plans[t.id] = t.plan(TreeView(root, scanned, t))
+                plans[t.id] = t.plan(TreeView(root, scanned, t, memo))
                 self._add_planned(work, scanned, t, t.plan_files(plans[t.id]))
 
         outcomes = self._process_all(work, plans)
@@ -168,9 +176,11 @@ class Pipeline:
         workers = min(self.jobs, len(work) // FILES_PER_WORKER)
         if workers <= 1:
             return [process_file(w, plans) for w in work]
+        # biggest first, one file per task: a few large Python files dominate the work
+        ordered = sorted(work, key=lambda w: -len(w.source.body) * (8 if w.transforms[0].language == "python" else 1))
         with cf.ProcessPoolExecutor(max_workers=workers) as pool:
-            chunk = max(1, len(work) // (workers * 4))
-            return list(pool.map(process_file, work, [plans] * len(work), chunksize=chunk))
+            done = list(pool.map(process_file, ordered, [plans] * len(ordered), chunksize=1))
+        return sorted(done, key=lambda out: out.path)
 
 
 # -- one file -------------------------------------------------------------------
@@ -266,6 +276,8 @@ def _run_python(language, source, group, plans, results) -> bytes:
     import libcst as cst
     from libcst.metadata import MetadataWrapper
 
+    from .lang.python import node_positions
+
     try:
         module = cst.parse_module(source.body)
     except cst.ParserSyntaxError as exc:
@@ -277,8 +289,10 @@ def _run_python(language, source, group, plans, results) -> bytes:
     lines: dict[int, int] | None = None  # line in the current module -> line in the file
     for t in group:
         ctx = Context(t, source, plans.get(t.id))
+        wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+        ctx.node_position = node_positions(wrapper)
         try:
-            new_module = t.rewrite(MetadataWrapper(module, unsafe_skip_copy=True), ctx)
+            new_module = t.rewrite(wrapper, ctx)
         except Exception:
             results[t.id] = _crash(t, source.path)
             continue

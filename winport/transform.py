@@ -76,6 +76,7 @@ class Context:
         self.reported: list[Site] = []
         self.drift: str = ""
         self.failure: str = ""
+        self.node_position = None  # libcst node -> (line, column), set by the pipeline
 
     # -- positions -------------------------------------------------------
     def site(self, where: Any, message: str) -> Site:
@@ -89,6 +90,8 @@ class Context:
         if isinstance(where, int):
             before = self.source.body[:where]
             return before.count(b"\n") + 1, where - (before.rfind(b"\n") + 1) + 1
+        if self.node_position is not None and not hasattr(where, "start_point"):  # a libcst node
+            return self.node_position(where)
         row, col = where.start_point  # tree-sitter node
         return row + 1, col + 1
 

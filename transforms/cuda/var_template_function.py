@@ -7,6 +7,9 @@ from winport.lang.cpp import Space, space_macros, tree_space_macros
 from winport.transform import Context, CppTransform
 
 _DEFINITION = "(template_declaration (declaration) @d)"
+# cheap byte-level shapes that select the files worth parsing in the plan
+_VARIABLE_TEMPLATE = re.compile(rb"template\s*<[^;{]*>\s*[^;{(]*\bconstexpr\b[^;{(]*[^=!<>]=[^=]")
+_CONVERTED = re.compile(rb"\bconstexpr\b[^;{(]*\w\(\)\s*\{\s*return\b")
 
 
 class VarTemplateFunction(CppTransform):
@@ -45,7 +48,7 @@ class VarTemplateFunction(CppTransform):
         macros = tree_space_macros(tree)
         names: dict[str, str] = {}
         for source in tree.sources(contains=b"constexpr"):
-            if b"template" not in source.body:
+            if not _VARIABLE_TEMPLATE.search(source.body) and not _CONVERTED.search(source.body):
                 continue
             root = treesitter.parse(self.language, source.body).root_node
             local = {**macros, **space_macros(root)}

@@ -3,7 +3,7 @@ from __future__ import annotations
 import libcst as cst
 import libcst.matchers as m
 
-from winport.lang.python import PositionedTransformer, ensure_import, is_win32_test, parse_statement
+from winport.lang.python import PositionedTransformer, ensure_import, is_win32_test, parse_statement, statements
 from winport.transform import Context, PythonTransform
 
 _RETURN_SYNC = m.SimpleStatementLine([m.Return(m.Call(func=m.Name("SyncMPClient")))])
@@ -37,14 +37,20 @@ class InprocEngineClient(PythonTransform):
     expects = "the function that returns SyncMPClient(...) (EngineCoreClient.make_client)"
 
     def rewrite(self, wrapper, ctx: Context) -> cst.Module:
-        module = wrapper.visit(_Guard(ctx))
+        # functions (and methods) that fall back to `return InprocClient(...)`
+        fallback = {id(f) for f in statements(wrapper.module) if isinstance(f, cst.FunctionDef)
+                    and any(m.matches(s, _RETURN_INPROC) for s in statements(f.body))}
+        if not fallback:
+            return wrapper.module
+        module = wrapper.visit(_Guard(ctx, fallback))
         return ensure_import(module, "sys") if ctx.sites else module
 
 
 class _Guard(PositionedTransformer):
-    def __init__(self, ctx: Context):
+    def __init__(self, ctx: Context, fallback: set[int]):
         super().__init__()
         self.ctx = ctx
+        self.fallback = fallback
         self.functions: list[bool] = []  # per enclosing def: does it fall back to InprocClient?
         self.guarded: set[int] = set()
 
@@ -52,7 +58,7 @@ class _Guard(PositionedTransformer):
         self.module = node
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.functions.append(bool(m.findall(node, _RETURN_INPROC)))
+        self.functions.append(id(node) in self.fallback)
 
     def leave_FunctionDef(self, original, updated):
         self.functions.pop()

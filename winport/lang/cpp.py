@@ -64,7 +64,12 @@ def space_macros(root: ts.Node) -> dict[str, set[Space]]:
 
 def tree_space_macros(view) -> dict[str, set[Space]]:
     """Attribute macros defined anywhere in a tree (a ``TreeView``), e.g.
-    ``#define DINLINE __device__ __forceinline__``: for a transform's ``plan``."""
+    ``#define DINLINE __device__ __forceinline__``: for a transform's ``plan``.
+    Computed once per run."""
+    return view.memo("cpp.space_macros", _tree_space_macros)
+
+
+def _tree_space_macros(view) -> dict[str, set[Space]]:
     from . import treesitter
 
     found: dict[str, set[Space]] = {}

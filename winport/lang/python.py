@@ -2,37 +2,73 @@
 
 from __future__ import annotations
 
+from typing import Callable, Iterator
+
 import libcst as cst
 import libcst.matchers as m
 from libcst.metadata import PositionProvider
 
 
 class PositionedTransformer(cst.CSTTransformer):
-    """A transformer that can say where (1-based line, column) an original node is.
+    """A transformer whose sites name original nodes: ``ctx.applied(self.pos(node), ...)``.
 
     Run it with ``wrapper.visit(...)`` on the ``MetadataWrapper`` the pipeline hands
-    to :meth:`winport.PythonTransform.rewrite`.
+    to :meth:`winport.PythonTransform.rewrite`. Positions (a code generation pass
+    over the module) are computed only when a site is recorded, once per file.
     """
 
-    METADATA_DEPENDENCIES = (PositionProvider,)
+    def pos(self, node: cst.CSTNode) -> cst.CSTNode:
+        return node
 
-    def pos(self, node: cst.CSTNode) -> tuple[int, int]:
-        start = self.get_metadata(PositionProvider, node).start
+
+def node_positions(wrapper) -> "Callable[[cst.CSTNode], tuple[int, int]]":
+    """1-based (line, column) of an original node of ``wrapper``'s module, resolved
+    on first use."""
+    cache: dict = {}
+
+    def position(node: cst.CSTNode) -> tuple[int, int]:
+        if not cache:
+            cache.update(wrapper.resolve(PositionProvider))
+        start = cache[node].start
         return start.line, start.column + 1
+
+    return position
+
+
+def statements(block) -> "Iterator[cst.CSTNode]":
+    """Every statement of a module or block, nested blocks included, without
+    descending into expressions (cheap compared with a full visit)."""
+    body = getattr(block, "body", ())
+    for stmt in body if isinstance(body, (list, tuple)) else ():
+        yield from _statement(stmt)
+
+
+def _statement(stmt) -> "Iterator[cst.CSTNode]":
+    yield stmt
+    if isinstance(stmt, cst.SimpleStatementLine):
+        yield from stmt.body
+        return
+    for part in ("body", "orelse", "finalbody"):
+        child = getattr(stmt, part, None)
+        if isinstance(child, cst.If):  # elif
+            yield from _statement(child)
+        elif isinstance(child, (cst.Else, cst.Finally)):
+            yield from statements(child.body)
+        elif isinstance(child, cst.BaseSuite):
+            yield from statements(child)
+    for handler in getattr(stmt, "handlers", ()):
+        yield from statements(handler.body)
 
 
 def module_aliases(module: cst.Module, name: str) -> set[str]:
     """Names under which module ``name`` is imported anywhere in ``module``
     (``import socket`` -> {"socket"}, ``import socket as s`` -> {"s"})."""
     found: set[str] = set()
-
-    class Visitor(cst.CSTVisitor):
-        def visit_Import(self, node: cst.Import) -> None:
-            for alias in node.names:
+    for stmt in statements(module):
+        if isinstance(stmt, cst.Import):
+            for alias in stmt.names:
                 if m.matches(alias.name, m.Name(name)):
                     found.add(alias.asname.name.value if alias.asname else name)  # type: ignore[union-attr]
-
-    module.visit(Visitor())
     return found
 
 
