@@ -36,15 +36,31 @@ def run_once(t, path: str, data: bytes):
     return (out.new_raw if out.new_raw is not None else data), out.results[0]
 
 
+# Noise a real tree has around the patterns: trigger words in comments and
+# strings, macros, stray braces (an unbalanced file must not make things worse).
+NOISE = {
+    "cpp": ["// or and not __asm__ __volatile__ std::isinf uint ssize_t __int128_t\n",
+            '/* "else if (" {.x = 1} __builtin_clz(x) */\n',
+            'static const char* kNoise = "a or b and not c __asm__";\n',
+            "#define NOISE_OR(a, b) ((a) or (b))\n", "{\n", "}\n", "#if defined(__linux__)\n", "#endif\n"],
+    "python": ["# import fcntl; socket.SO_REUSEPORT; backend=\"gloo\"\n",
+               'NOISE = "get_context(\'fork\') SyncMPClient( import fcntl"\n', "def noise(:\n", ")\n"],
+    "cmake": ["# file(REAL_PATH ${X} Y) find_package(Torch)\n", 'set(NOISE "REAL_PATH ${X}")\n', "if(\n"],
+    "text": ["# flashinfer-python==1.0\n", "flashinfer-python==0.5.3 ; python_version > \"3\" or os_name == \"nt\"\n",
+             "not a requirement line ((\n"],
+}
+
+
 @pytest.mark.parametrize("t", TRANSFORMS, ids=[t.id for t in TRANSFORMS])
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_idempotent_and_parse_preserving(t, data):
     pool = pieces(t)
     path = data.draw(st.sampled_from(sorted({p for p, _ in pool})))
-    # chunks of one language, in any order and number
-    chosen = data.draw(st.lists(st.sampled_from([c for p, c in pool if language_of(p) == language_of(path)]),
-                                min_size=1, max_size=6))
+    # chunks of one language, in any order and number, mixed with noise
+    chunks = [c for p, c in pool if language_of(p) == language_of(path)]
+    noise = NOISE.get(language_of(path) or "text", [])
+    chosen = data.draw(st.lists(st.sampled_from(chunks + noise), min_size=1, max_size=8))
     text = "\n".join(chosen)
     if data.draw(st.booleans()):
         text = text.replace("\n", "\r\n")

@@ -7,6 +7,7 @@ error; 3 a transform drifted or failed (``--strict``); 130 interrupted.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -18,7 +19,32 @@ from .model import Outcome
 from .pipeline import Pipeline
 from .sources import SourceError
 
-EXIT_OK, EXIT_PENDING, EXIT_INPUT, EXIT_PROBLEMS, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_OK, EXIT_PENDING, EXIT_INPUT, EXIT_PROBLEMS, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 3, 130, 143
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM, raised wherever the run is, so that temp files and the
+    tree's lock are removed on the way out (click turns KeyboardInterrupt into
+    "Aborted!" and exit 1; this does not derive from it)."""
+
+    def __init__(self, code: int):
+        super().__init__(code)
+        self.code = code
+
+
+def _on_signal(signum, frame):
+    raise Interrupted(EXIT_INTERRUPTED if signum == signal.SIGINT else EXIT_TERMINATED)
+
+
+def run() -> None:
+    """The console entry point: `main` with interrupts turned into exit 130/143."""
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    try:
+        main()
+    except Interrupted as exc:
+        click.echo("winport: interrupted; every file is either untouched or fully rewritten", err=True)
+        sys.exit(exc.code)
 
 EXIT_HELP = """\b
 Exit codes:
@@ -26,7 +52,7 @@ Exit codes:
   1  --check: changes are pending
   2  usage or input error (bad folder, unknown transform, fetch failure)
   3  --strict: a transform drifted or failed
-  130 interrupted"""
+  130 interrupted (SIGINT); 143 terminated (SIGTERM)"""
 
 VLLM_MARKERS = ("setup.py", "vllm", "csrc")
 
@@ -89,9 +115,8 @@ def rewrite(directory: Path, version: str | None, show_diff: bool, check: bool, 
         report = Pipeline(transforms, jobs=jobs).run(str(directory), write=write)
     except SourceError as exc:
         raise InputError(str(exc)) from None
-    except KeyboardInterrupt:
-        click.echo("winport: interrupted; every file is either untouched or fully rewritten", err=True)
-        sys.exit(EXIT_INTERRUPTED)
+    except KeyboardInterrupt:  # library use without run()'s handlers
+        raise Interrupted(EXIT_INTERRUPTED) from None
 
     out_err = show_diff  # the diff owns stdout
     verb = "changed" if write else "would change"
@@ -103,6 +128,10 @@ def rewrite(directory: Path, version: str | None, show_diff: bool, check: bool, 
     if json_path:
         json_path.write_text(render.to_json(report) + "\n", encoding="utf-8")
 
+    if report.has_problems:
+        problems = [t.id for t in report.transforms if t.outcome in (Outcome.DRIFTED, Outcome.FAILED)]
+        click.echo(f"winport: warning: {len(problems)} transform(s) drifted or failed: {', '.join(problems)}",
+                   err=True)
     if strict and report.has_problems:
         sys.exit(EXIT_PROBLEMS)
     if check and report.changed:
@@ -163,4 +192,4 @@ def explanation(t) -> str:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    run()

@@ -16,7 +16,7 @@ from typing import Iterable, Iterator, Sequence
 
 from .lang import treesitter
 from .model import FileResult, Outcome, Report, TransformResult
-from .sources import SourceError, SourceFile, discover, read, write_atomic
+from .sources import SourceError, SourceFile, TreeLock, discover, read, write_atomic
 from .transform import Context, Transform, TransformError, apply_edits
 
 KNOWN_LIMITS = (
@@ -105,8 +105,18 @@ class Pipeline:
         return work, scanned
 
     def run(self, root: str, write: bool = True) -> Report:
-        started = time.perf_counter()
+        """Port ``root`` (``write=False``: compute the report and changes only).
+
+        A writing run holds ``.winport.lock`` in the tree; a second one stops with
+        :class:`~winport.sources.TreeLocked`."""
         root = os.path.abspath(root)
+        if not write:
+            return self._run(root, write)
+        with TreeLock(root):
+            return self._run(root, write)
+
+    def _run(self, root: str, write: bool) -> Report:
+        started = time.perf_counter()
         work, scanned = self.candidates(root)
 
         plans, memo = {}, {}

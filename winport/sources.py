@@ -180,3 +180,65 @@ def write_atomic(root: str, path: str, expected: bytes, data: bytes) -> None:
         except OSError:
             pass
         raise
+
+
+LOCK_NAME = ".winport.lock"
+
+
+class TreeLocked(SourceError):
+    """Another winport run holds the tree."""
+
+
+class TreeLock:
+    """An exclusive lock file in the tree for the length of a writing run.
+
+    A lock whose process is gone (a killed run) is taken over; a live one makes
+    the second run stop before reading anything."""
+
+    def __init__(self, root: str):
+        self.path = os.path.join(root, LOCK_NAME)
+        self.held = False
+
+    def __enter__(self) -> "TreeLock":
+        for _ in range(2):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                pid = self._owner()
+                if pid is not None and _alive(pid):
+                    raise TreeLocked(f"{LOCK_NAME}: another winport rewrite (pid {pid}) is working on "
+                                     "this tree; wait for it, or remove the file if that run is gone") from None
+                try:
+                    os.unlink(self.path)  # left by a run that was killed
+                except FileNotFoundError:
+                    pass
+                continue
+            with os.fdopen(fd, "w") as fh:
+                fh.write(f"{os.getpid()}\n")
+            self.held = True
+            return self
+        raise TreeLocked(f"{LOCK_NAME}: cannot take the tree's lock")
+
+    def __exit__(self, *exc) -> None:
+        if self.held:
+            try:
+                os.unlink(self.path)
+            except FileNotFoundError:
+                pass
+
+    def _owner(self) -> int | None:
+        try:
+            with open(self.path) as fh:
+                return int(fh.read().strip() or 0) or None
+        except (OSError, ValueError):
+            return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
