@@ -42,9 +42,8 @@ class CudaToolkitRoot(CMakeTransform):
     expects = "the top-level find_package(Torch) call"
 
     def rewrite(self, tree, ctx: Context) -> None:
-        anchor = torch_anchor(tree.root_node)
+        anchor = torch_anchor(tree.root_node, ctx)
         if anchor is None:
-            ctx.drifted("CMakeLists.txt: no find_package(Torch ...) command to anchor on")
             return
         for cmd in cmake.commands(tree.root_node, "set"):
             if cmd.start_byte > anchor.start_byte:
@@ -55,6 +54,9 @@ class CudaToolkitRoot(CMakeTransform):
         ctx.insert_lines_before(anchor, BLOCK, "CUDA toolkit taken from CUDA_HOME before find_package(Torch)")
 
 
-def torch_anchor(root):
-    """The first `find_package(Torch ...)` command."""
-    return next((c for c in cmake.commands(root, "find_package") if cmake.values(c)[:1] == ["Torch"]), None)
+def torch_anchor(root, ctx: Context):
+    """The first `find_package(Torch ...)` command; without one the file is drifted."""
+    anchor = next((c for c in cmake.commands(root, "find_package") if cmake.values(c)[:1] == ["Torch"]), None)
+    if anchor is None:
+        ctx.drifted("CMakeLists.txt: no find_package(Torch ...) command to anchor on")
+    return anchor

@@ -52,9 +52,8 @@ class MsvcFlags(CMakeTransform):
     expects = "the top-level find_package(Torch) call"
 
     def rewrite(self, tree, ctx: Context) -> None:
-        anchor = torch_anchor(tree.root_node)
+        anchor = torch_anchor(tree.root_node, ctx)
         if anchor is None:
-            ctx.drifted("CMakeLists.txt: no find_package(Torch ...) command to anchor on")
             return
         for cmd in cmake.commands(tree.root_node, "add_compile_options"):
             block = cmake.enclosing_if(cmd)

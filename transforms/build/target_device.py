@@ -59,9 +59,6 @@ class _AddBranch(PositionedTransformer):
         self.found = False
         self.parent_of: dict[int, cst.If] = {}  # elif branch -> the branch before it
 
-    def visit_Module(self, node: cst.Module) -> None:
-        self.module = node
-
     def visit_If(self, node: cst.If) -> None:
         if isinstance(node.orelse, cst.If):
             self.parent_of[id(node.orelse)] = node

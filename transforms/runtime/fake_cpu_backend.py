@@ -89,9 +89,6 @@ class _Rewrite(PositionedTransformer):
         self.found_init = False
         self.needs_import: list[bool] = []  # per statement line: did it get a helper call?
 
-    def visit_Module(self, node: cst.Module) -> None:
-        self.module = node
-
     def helper_call(self) -> cst.Call:
         if self.needs_import:
             self.needs_import[-1] = True

@@ -89,9 +89,6 @@ class _Guard(PositionedTransformer):
         self.ctx = ctx
         self.guarded: set[int] = set()
 
-    def visit_Module(self, node: cst.Module) -> None:
-        self.module = node
-
     def visit_If(self, node: cst.If) -> None:
         if is_win32_test(node.test):
             self.guarded.update(id(s) for s in m.findall(node, m.Import()))

@@ -54,9 +54,6 @@ class _Guard(PositionedTransformer):
         self.functions: list[bool] = []  # per enclosing def: does it fall back to InprocClient?
         self.guarded: set[int] = set()
 
-    def visit_Module(self, node: cst.Module) -> None:
-        self.module = node
-
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.functions.append(id(node) in self.fallback)
 

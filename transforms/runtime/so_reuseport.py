@@ -103,6 +103,3 @@ class _Guard(PositionedTransformer):
             body=cst.IndentedBlock(body=[updated.with_changes(leading_lines=[])]),
             leading_lines=updated.leading_lines,
         )
-
-    def visit_Module(self, node: cst.Module) -> None:
-        self.module = node

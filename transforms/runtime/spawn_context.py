@@ -52,9 +52,6 @@ class _Spawn(PositionedTransformer):
         self.calls = m.Call(func=m.Attribute(value=m.OneOf(*(m.Name(a) for a in aliases)),
                                              attr=m.OneOf(*(m.Name(c) for c in _CALLS))))
 
-    def visit_Module(self, node: cst.Module) -> None:
-        self.module = node
-
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.Call:
         if not m.matches(original, self.calls) or not original.args or original.args[0].keyword is not None:
             return updated

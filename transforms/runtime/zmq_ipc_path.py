@@ -47,9 +47,6 @@ class _Guard(PositionedTransformer):
         super().__init__()
         self.ctx = ctx
 
-    def visit_Module(self, node: cst.Module) -> None:
-        self.module = node
-
     def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
         if original.name.value != FUNCTION or not isinstance(updated.body, cst.IndentedBlock):
             return updated

@@ -17,6 +17,11 @@ class PositionedTransformer(cst.CSTTransformer):
     over the module) are computed only when a site is recorded, once per file.
     """
 
+    module: cst.Module  # the module being visited, for parsing code with its conventions
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self.module = node
+
     def pos(self, node: cst.CSTNode) -> cst.CSTNode:
         return node
 
