@@ -138,6 +138,40 @@ def rewrite(directory: Path, version: str | None, show_diff: bool, check: bool, 
         sys.exit(EXIT_PENDING)
 
 
+@main.command(epilog="""\b
+Exit codes:
+  0  nothing left to port
+  1  findings
+  2  usage or input error""")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text", show_default=True)
+@click.option("--select", multiple=True, metavar="IDS", help="Only these ids, areas (cuda/) or seed ids (K5).")
+@click.option("--ignore", multiple=True, metavar="IDS", help="Leave out these ids, areas or seed ids.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes (default: CPUs).")
+def check(directory: Path, fmt: str, select, ignore, jobs: int | None) -> None:
+    """List what remains to port in DIRECTORY (ported or not): every site a
+    transform would rewrite and every site left to a person. Writes nothing."""
+    from . import findings as F
+
+    try:
+        transforms = registry.select(_split(select), _split(ignore))
+    except registry.RegistryError as exc:
+        raise InputError(str(exc)) from None
+    check_tree(directory)
+    try:
+        report = Pipeline(transforms, jobs=jobs).run(str(directory), write=False)
+    except SourceError as exc:
+        raise InputError(str(exc)) from None
+    found = F.from_report(report)
+    if fmt == "json":
+        click.echo(F.to_json(found))
+    elif fmt == "sarif":
+        click.echo(F.sarif(found, transforms))
+    else:
+        click.echo(F.text(found))
+    sys.exit(1 if found else 0)
+
+
 @main.command()
 @click.argument("version")
 @click.argument("dest", required=False, type=click.Path(file_okay=False, path_type=Path))

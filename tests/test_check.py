@@ -1,0 +1,85 @@
+"""`winport check`: findings in text, JSON and SARIF; every seed site found on an
+unported tree; nothing but reported sites left after a rewrite."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from test_cli import FAKE_VLLM
+from winport.cli import main
+
+# The sites the patch reference changed in 0.14.1: (class, file).
+SEED_SITES_0_14_1 = {
+    ("B1", "CMakeLists.txt"), ("B2", "CMakeLists.txt"), ("B3", "CMakeLists.txt"), ("B4", "cmake/utils.cmake"),
+    ("B5", "setup.py"), ("B6", "setup.py"), ("B7", "setup.py"), ("R7", "setup.py"),
+    ("K1", "csrc/quantization/utils.cuh"), ("K2", "csrc/mamba/mamba_ssm/selective_scan_fwd.cu"),
+    ("K3", "csrc/quantization/activation_kernels.cu"), ("K4", "csrc/core/math.hpp"),
+    ("K5", "csrc/quantization/awq/gemm_kernels.cu"),
+    ("K6", "csrc/quantization/gptq_allspark/allspark_qgemm_w8a16.cu"),
+    ("K7", "csrc/quantization/gptq_marlin/generate_kernels.py"),
+    ("K7", "csrc/moe/marlin_moe_wna16/generate_kernels.py"),
+    ("K8", "csrc/attention/merge_attn_states.cu"), ("K9", "csrc/attention/merge_attn_states.cu"),
+    ("K9", "csrc/fused_qknorm_rope_kernel.cu"), ("K9", "csrc/quantization/marlin/sparse/common/base.h"),
+    ("K10", "csrc/cumem_allocator.cpp"),
+    ("R1", "vllm/model_executor/layers/fused_moe/routed_experts_capturer.py"),
+    ("R2", "vllm/utils/network_utils.py"), ("R3", "vllm/utils/system_utils.py"),
+    ("R4", "vllm/v1/engine/core_client.py"), ("R5", "vllm/distributed/parallel_state.py"),
+    ("R6", "vllm/entrypoints/openai/api_server.py"), ("R8", "vllm/platforms/cuda.py"),
+    ("R9", "requirements/cuda.txt"),
+}
+
+
+def check(*args):
+    return CliRunner().invoke(main, ["check", *map(str, args)])
+
+
+@pytest.mark.integration
+def test_check_finds_the_seed_sites_and_nothing_after_rewrite(ported):
+    if ported.version == "0.14.1":
+        before = check("--format", "json", ported.pristine)
+        assert before.exit_code == 1
+        found = {(f["class"], f["path"]) for f in json.loads(before.stdout)["findings"]}
+        assert SEED_SITES_0_14_1 <= found, SEED_SITES_0_14_1 - found
+    after = check("--format", "json", ported.root)
+    left = json.loads(after.stdout)["findings"]
+    reported = {(s.path, s.line) for t in ported.report.transforms for s in t.reported}
+    assert all(f["transform"] is None for f in left)  # nothing a transform could still fix
+    assert {(f["path"], f["line"]) for f in left} == reported
+    assert after.exit_code == (1 if left else 0)
+
+
+def test_check_text_json_and_exit_codes(tree):
+    root = tree(FAKE_VLLM)
+    res = check(root)
+    assert res.exit_code == 1
+    assert "csrc/kernel.cu:2:3: K5 `__asm__ __volatile__` -> `asm volatile`" in res.stdout
+    assert "[fix: winport rewrite --select cuda/asm-volatile]" in res.stdout
+    data = json.loads(check("--format", "json", root).stdout)
+    first = data["findings"][0]
+    assert set(first) == {"path", "line", "column", "class", "message", "transform"}
+    assert all(not f["path"].startswith("/") for f in data["findings"])
+    assert CliRunner().invoke(main, ["rewrite", "--select", "K5,K6,B4,R6", str(root)]).exit_code == 0
+    clean = check("--select", "K5,K6,B4,R6", root)
+    assert clean.exit_code == 0 and "nothing left to port" in clean.stdout
+    assert check(root / "missing").exit_code == 2
+
+
+def test_sarif_has_the_required_structure(tree):
+    root = tree(FAKE_VLLM)
+    doc = json.loads(check("--format", "sarif", root).stdout)
+    assert doc["version"] == "2.1.0" and doc["$schema"].endswith("sarif-2.1.0.json")
+    run = doc["runs"][0]
+    driver = run["tool"]["driver"]
+    assert driver["name"] == "winport" and driver["rules"]
+    ids = [r["id"] for r in driver["rules"]]
+    assert len(ids) == len(set(ids))  # one rule per class
+    assert run["results"]
+    for result in run["results"]:
+        assert driver["rules"][result["ruleIndex"]]["id"] == result["ruleId"]
+        assert result["level"] in ("warning", "error") and result["message"]["text"]
+        location = result["locations"][0]["physicalLocation"]
+        assert location["artifactLocation"]["uri"] and not location["artifactLocation"]["uri"].startswith("/")
+        assert location["region"]["startLine"] >= 1 and location["region"]["startColumn"] >= 1
