@@ -19,4 +19,4 @@ def test_every_transform_documents_why_pattern_rewrite():
         for heading in ("Why", "Pattern", "Rewrite"):
             assert sections.get(heading), f"{t.id}: docstring lacks a '{heading}:' section"
         planned = type(t).plan_files is not Transform.plan_files
-        assert t.seed and t.summary and t.globs and (t.triggers or planned)
+        assert (t.seed or not t.fixes) and t.summary and t.globs and (t.triggers or planned)

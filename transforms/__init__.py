@@ -1,6 +1,7 @@
 """The built-in catalogue, in the order the transforms run.
 
-Ids are ``area/name``; areas are ``build/``, ``cuda/`` and ``runtime/``. The
+Ids are ``area/name``; areas are ``build/``, ``cuda/`` and ``runtime/``, and
+``detect/`` for detectors, which report what a person must port. The
 catalogue id (B4, K5, ...) refers to the patch reference the fixes come from.
 """
 
@@ -24,6 +25,11 @@ from .cuda.int128_vectors import Int128Vectors
 from .cuda.ssize_t_typedef import SsizeTTypedef
 from .cuda.uint_typedef import UintTypedef
 from .cuda.var_template_function import VarTemplateFunction
+from .detect.generator_shell import GeneratorShell
+from .detect.gnu_extensions import GnuExtensions
+from .detect.math_constants import MathConstants
+from .detect.posix_calls import PosixCalls
+from .detect.posix_headers import PosixHeaders
 from .runtime.attention_backend import AttentionBackend
 from .runtime.fake_cpu_backend import FakeCpuBackend
 from .runtime.fcntl_lock import FcntlLock
@@ -62,6 +68,12 @@ ALL = (
     SoReusePort,
     AttentionBackend,
     FlashinferRequirements,
+    # detectors: reported, not rewritten
+    PosixHeaders,
+    GnuExtensions,
+    MathConstants,
+    PosixCalls,
+    GeneratorShell,
 )
 
 __all__ = ["ALL"]

@@ -173,6 +173,9 @@ class Transform:
     # If set, the tree is expected to contain the construct: when no file matches
     # the triggers, the transform is *drifted* with this text instead of not needed.
     expects: ClassVar[str | None] = None
+    # False for a detector: it only reports what a person must port (`winport check`
+    # lists its sites; `rewrite` shows them as reported).
+    fixes: ClassVar[bool] = True
 
     # -- derived, cached per class ------------------------------------------
     @classmethod

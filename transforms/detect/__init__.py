@@ -1,0 +1,1 @@
+"""Detectors: Windows incompatibilities winport finds and reports but does not rewrite."""
