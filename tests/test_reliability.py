@@ -45,7 +45,10 @@ def test_interrupted_rewrite_loses_nothing(ported, tmp_path, trial):
     changed = sorted(ported.report.changed)
     proc = subprocess.Popen([*WINPORT, "rewrite", str(tree)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
-    time.sleep(0.6 + trial * 0.4)  # from just after start-up to past the end of a run (about 4 s)
+    deadline = time.monotonic() + 60
+    while not (tree / LOCK_NAME).exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)  # the run has started (signal handlers are in place) once it holds the lock
+    time.sleep(trial * 0.4)  # from the start of the run to past its end (about 3 s)
     sig = signal.SIGINT if trial % 2 == 0 else signal.SIGTERM
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=120)
