@@ -33,26 +33,55 @@ def _leftovers(root: Path) -> list[str]:
     return [str(p) for p in root.rglob(f"{TEMP_PREFIX}*")] + [str(p) for p in root.glob(LOCK_NAME)]
 
 
-@pytest.mark.integration
-@pytest.mark.parametrize("ported", ["0.14.1"], indirect=True)
-@pytest.mark.parametrize("trial", range(10))
-def test_interrupted_rewrite_loses_nothing(ported, tmp_path, trial):
-    """SIGINT (even trials) or SIGTERM (odd) at a different moment each trial: every
-    file is its original or its fully ported form, nothing is left behind, exit code
-    130/143, and the next run finishes the port."""
-    tree = tmp_path / "tree"
-    shutil.copytree(ported.pristine, tree, symlinks=True)
-    changed = sorted(ported.report.changed)
+def _start(tree: Path) -> subprocess.Popen:
+    """Start `winport rewrite` and return once the run holds the tree's lock (its
+    signal handlers are in place by then)."""
     proc = subprocess.Popen([*WINPORT, "rewrite", str(tree)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
     deadline = time.monotonic() + 60
     while not (tree / LOCK_NAME).exists() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.01)  # the run has started (signal handlers are in place) once it holds the lock
-    time.sleep(trial * 0.4)  # from the start of the run to past its end (about 3 s)
+        time.sleep(0.005)
+    return proc
+
+
+@pytest.fixture(scope="module")
+def run_seconds(tmp_path_factory, request):
+    """How long a run takes here from taking the lock to exiting (the trials spread over it)."""
+    ported = request.getfixturevalue("ported")
+    tree = tmp_path_factory.mktemp("calibrate") / "tree"
+    shutil.copytree(ported.pristine, tree, symlinks=True)
+    proc = _start(tree)
+    started = time.monotonic()
+    proc.communicate(timeout=300)
+    return time.monotonic() - started
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("ported", ["0.14.1"], indirect=True)
+@pytest.mark.parametrize("trial", range(12))
+def test_interrupted_rewrite_loses_nothing(ported, run_seconds, tmp_path, trial):
+    """SIGINT (even trials) or SIGTERM (odd): trials 0-9 at 0 to 110% of a run's
+    length, trials 10-11 the moment the first file is replaced (mid-write). Every
+    file is its original or its fully ported form, nothing is left behind, exit
+    code 130/143 (0 if the run had finished), and the next run finishes the port."""
+    tree = tmp_path / "tree"
+    shutil.copytree(ported.pristine, tree, symlinks=True)
+    changed = sorted(ported.report.changed)
     sig = signal.SIGINT if trial % 2 == 0 else signal.SIGTERM
+    proc = _start(tree)
+    if trial < 10:
+        time.sleep(run_seconds * 1.1 * trial / 9)
+    else:  # writes go in path order: signal as soon as the first file has been replaced
+        first, original = tree / changed[0], (ported.pristine / changed[0]).read_bytes()
+        while proc.poll() is None and first.read_bytes() == original:
+            pass
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=120)
-    if proc.returncode != 0:
+    if proc.returncode == -sig:
+        # the signal came while the interpreter was shutting down, its handlers gone:
+        # the run had finished, so the port must be complete
+        assert all((tree / p).read_bytes() == (ported.root / p).read_bytes() for p in changed)
+    elif proc.returncode != 0:
         assert proc.returncode == (130 if sig == signal.SIGINT else 143), err
         assert err.strip().splitlines()[-1].startswith("winport: interrupted")
     for path in changed:
