@@ -8,8 +8,6 @@ from winport.lang.python import (PositionedTransformer, ensure_import, has_modul
 from winport.transform import Context, PythonTransform
 
 HELPER = "_get_cpu_backend"
-HOME = "vllm/distributed/parallel_state.py"
-HOME_MODULE = "vllm.distributed.parallel_state"
 HELPER_CODE = f'''
 def {HELPER}() -> str:
     """winport: the backend of CPU process groups. PyTorch's Windows builds have
@@ -44,8 +42,9 @@ class FakeCpuBackend(PythonTransform):
     init method fails with `makeDeviceForHostname(): unsupported gloo device`.
 
     Pattern:
-    In `vllm/distributed/parallel_state.py` (the anchor), the function
-    `init_distributed_environment`; in every module of `vllm/`, a call that
+    The module that defines `init_distributed_environment` (the anchor;
+    `vllm/distributed/parallel_state.py` so far), found by that definition,
+    not by its path; in every module of `vllm/`, a call that
     passes `backend="gloo"` (`new_group(ranks, backend="gloo")`,
     `init_process_group(backend="gloo")`, ...), and in parallel_state.py an
     assignment of `"gloo"` to a `backend` variable (the fallback when NCCL
@@ -55,8 +54,8 @@ class FakeCpuBackend(PythonTransform):
     parallel_state.py gets `_get_cpu_backend()`: `"fake"` on Windows (after
     importing `torch.testing._internal.distributed.fake_pg`, which registers
     it), `"gloo"` elsewhere. Each `"gloo"` above becomes `_get_cpu_backend()`
-    (imported locally where it is used outside parallel_state.py, so no import
-    cycle appears). `init_distributed_environment` starts with a Windows-only
+    (imported locally where it is used in other modules, so no import cycle
+    appears). `init_distributed_environment` starts with a Windows-only
     block choosing the fake backend and a `file://` init method in a fresh
     temporary folder, which PyTorch serves with a `FileStore`. On Linux
     every expression evaluates as before.
@@ -66,14 +65,20 @@ class FakeCpuBackend(PythonTransform):
     seed = "R5"
     summary = '`_get_cpu_backend()`: "fake" (FileStore, one process) instead of gloo on Windows'
     triggers = ('"gloo"', "'gloo'", f"def {INIT}")
-    expects = f"{INIT}() in {HOME}"
+    expects = f"a module that defines {INIT}()"
+
+    def plan(self, tree) -> str | None:
+        """The module that defines init_distributed_environment (the helper's home)."""
+        marker = f"def {INIT}(".encode()
+        return next((s.path for s in tree.sources(contains=marker)), None)
 
     def rewrite(self, wrapper, ctx: Context) -> cst.Module:
-        home = ctx.path == HOME
-        visitor = _Rewrite(ctx, home)
+        if ctx.plan is None:
+            ctx.drifted(f"no module in vllm/ defines {INIT}()")
+            return wrapper.module
+        home = ctx.path == ctx.plan
+        visitor = _Rewrite(ctx, home, ctx.plan[: -len(".py")].replace("/", "."))
         module = wrapper.visit(visitor)
-        if home and not visitor.found_init:
-            ctx.drifted(f"{HOME}: no function {INIT}()")
         if home and ctx.sites and not has_module_level(module, HELPER):
             module = insert_after_imports(ensure_import(module, "sys"), HELPER_CODE)
         if home and ctx.sites:
@@ -82,11 +87,11 @@ class FakeCpuBackend(PythonTransform):
 
 
 class _Rewrite(PositionedTransformer):
-    def __init__(self, ctx: Context, home: bool):
+    def __init__(self, ctx: Context, home: bool, home_module: str):
         super().__init__()
         self.ctx = ctx
         self.home = home
-        self.found_init = False
+        self.home_module = home_module
         self.needs_import: list[bool] = []  # per statement line: did it get a helper call?
 
     def helper_call(self) -> cst.Call:
@@ -117,14 +122,13 @@ class _Rewrite(PositionedTransformer):
     def leave_SimpleStatementLine(self, original, updated):
         if not self.needs_import.pop() or self.home:
             return updated
-        imp = parse_statement(f"from {HOME_MODULE} import {HELPER}\n", self.module)
+        imp = parse_statement(f"from {self.home_module} import {HELPER}\n", self.module)
         return cst.FlattenSentinel([imp.with_changes(leading_lines=updated.leading_lines),
                                     updated.with_changes(leading_lines=[])])
 
     def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
         if not self.home or original.name.value != INIT or not isinstance(updated.body, cst.IndentedBlock):
             return updated
-        self.found_init = True
         body = list(updated.body.body)
         first = 1 if body and m.matches(body[0], m.SimpleStatementLine([m.Expr(m.SimpleString())])) else 0
         if len(body) > first and isinstance(body[first], cst.If) and is_win32_test(body[first].test):
