@@ -6,7 +6,6 @@ error; 3 a transform drifted or failed (``--strict``); 130 interrupted.
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
 from pathlib import Path

@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 import inspect
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .model import Site
@@ -112,12 +112,12 @@ class Context:
 
     def insert_lines_before(self, node: "ts.Node", block: str, message: str) -> None:
         """Insert whole lines above the line ``node`` starts on, indented like it."""
-        start, indent = self._line_of(node.start_byte)
+        start, indent = self.line_of(node.start_byte)
         self.insert(start, _indent(block, indent), message, where=node)
 
     def insert_lines_after(self, node: "ts.Node", block: str, message: str) -> None:
         """Insert whole lines below the line ``node`` ends on, indented like its first line."""
-        _, indent = self._line_of(node.start_byte)
+        _, indent = self.line_of(node.start_byte)
         body = self.source.body
         # a node may end with its own newline (tree-sitter's #include lines do)
         end = node.end_byte - 1 if body[node.end_byte - 1:node.end_byte] == b"\n" else body.find(b"\n", node.end_byte)
@@ -126,7 +126,8 @@ class Context:
         else:
             self.insert(end + 1, _indent(block, indent), message, where=node)
 
-    def _line_of(self, offset: int) -> tuple[int, str]:
+    def line_of(self, offset: int) -> tuple[int, str]:
+        """(byte offset of the line holding ``offset``, that line's indentation)."""
         body = self.source.body
         start = body.rfind(b"\n", 0, offset) + 1
         prefix = body[start:offset].decode("utf-8", "replace")

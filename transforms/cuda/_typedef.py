@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from winport.lang import treesitter
-from winport.lang.cpp import msvc_sees
+from winport.lang.cpp import insert_after_includes, msvc_sees
 from winport.transform import Context, CppTransform
 
 
@@ -30,15 +30,3 @@ class MissingTypedef(CppTransform):
             return
         where = f"{len(uses)} use(s), first at line {uses[0].start_point[0] + 1}"
         insert_after_includes(ctx, root, self.block, f"{self.type_name} defined for MSVC ({where})")
-
-
-def insert_after_includes(ctx: Context, root, block: str, message: str) -> None:
-    """Insert ``block`` after the file's top-level ``#include`` lines (or its
-    ``#pragma once``, or at the top)."""
-    includes = [c for c in root.named_children if c.type == "preproc_include"]
-    pragma = [c for c in root.named_children if c.type == "preproc_call" and b"once" in c.text]
-    anchor = (includes or pragma or [None])[-1]
-    if anchor is None:
-        ctx.insert(0, block.strip("\n") + "\n\n", message)
-    else:
-        ctx.insert_lines_after(anchor, block, message)

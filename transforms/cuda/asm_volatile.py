@@ -1,10 +1,9 @@
 from __future__ import annotations
 
 from winport.lang import treesitter
-from winport.lang.cpp import Space, execution_space, msvc_sees, space_macros, tree_space_macros
+from winport.lang.cpp import insert_after_includes, Space, execution_space, msvc_sees, space_macros, tree_space_macros
 from winport.transform import Context, CppTransform
 
-from ._typedef import insert_after_includes
 
 # Host-side GNU asm idioms and the MSVC intrinsic (from <intrin.h>) that does the same.
 IDIOMS = {"pause": "_mm_pause()", "yield": "_mm_pause()", "": "_ReadWriteBarrier()"}
@@ -69,7 +68,7 @@ class AsmVolatile(CppTransform):
             space = execution_space(node, macros)
             if space is not Space.DEVICE:
                 if msvc_sees(node):
-                    self._host(node, space, ctx)
+                    self._host(node, space, ctx, tree.root_node)
                 continue
             gnu = [c for c in _keyword_tokens(node) if c.type in _GNU_KEYWORDS]
             if not gnu:
@@ -81,7 +80,7 @@ class AsmVolatile(CppTransform):
             ctx.applied(node, f"`{spelled}` -> `{' '.join(_GNU_KEYWORDS[t.type] for t in gnu)}`")
 
 
-    def _host(self, node, space, ctx: Context) -> None:
+    def _host(self, node, space, ctx: Context, root) -> None:
         statement = node.parent
         if _under_msvc_else(node):
             ctx.already(node, "host asm already has an MSVC branch")
@@ -91,20 +90,14 @@ class AsmVolatile(CppTransform):
             ctx.report(node, f"GNU inline asm in {space.value} code: MSVC x64 has no inline "
                              "assembler; replace it with an intrinsic under #ifdef _MSC_VER")
             return
-        start, indent = ctx._line_of(statement.start_byte)
+        start, indent = ctx.line_of(statement.start_byte)
         end = ctx.source.body.find(b"\n", statement.end_byte)
         end = len(ctx.source.body) if end < 0 else end + 1
         ctx.edit(start, start, f"#ifdef _MSC_VER\n{indent}{intrinsic};\n#else\n")
         ctx.edit(end, end, "#endif\n")
         ctx.applied(node, f"host asm `{_template(node)}` -> {intrinsic} under #ifdef _MSC_VER")
         if b"<intrin.h>" not in ctx.source.body and not any(e.text == INTRIN for e in ctx.edits):
-            insert_after_includes(ctx, _root(node), INTRIN, "<intrin.h> included for MSVC")
-
-
-def _root(node):
-    while node.parent is not None:
-        node = node.parent
-    return node
+            insert_after_includes(ctx, root, INTRIN, "<intrin.h> included for MSVC")
 
 
 def _template(node) -> str:

@@ -3,10 +3,9 @@ from __future__ import annotations
 import re
 
 from winport.lang import treesitter
-from winport.lang.cpp import msvc_sees
+from winport.lang.cpp import insert_after_includes, msvc_sees
 from winport.transform import Context, CppTransform
 
-from ._typedef import insert_after_includes
 
 _DEFINE = re.compile(rb"#\s*define\s+(\w+)\s*\(\s*\w+\s*,\s*(\w+)\s*,\s*\.\.\.\s*\)")
 MARK = "winport_dispatch"
@@ -151,13 +150,13 @@ def _problem(levels) -> str | None:
 
 
 def _flatten(ctx: Context, statement, levels) -> str:
-    _, indent = ctx._line_of(statement.start_byte)
+    _, indent = ctx.line_of(statement.start_byte)
     names = [name for _, _, (name, _) in levels]
     conds = [cond.text.decode() for _, cond, _ in levels]
     body = levels[-1][2][1].child_by_field_name("body")
     inner = ctx.source.body[body.start_byte + 1: body.end_byte - 1].decode().strip("\n").rstrip()
     params = ", ".join(f"auto {n}_c" for n in names)
-    lines = [f"{{  // winport: nested boolean dispatch flattened (MSVC loses constexpr in nested lambdas)",
+    lines = ["{  // winport: nested boolean dispatch flattened (MSVC loses constexpr in nested lambdas)",
              f"{indent}  auto {MARK} = [&]({params}) {{"]
     lines += [f"{indent}    constexpr bool {n} = decltype({n}_c)::value;" for n in names]
     lines += [inner, f"{indent}  }};"]

@@ -1,10 +1,9 @@
 from __future__ import annotations
 
 from winport.lang import treesitter
-from winport.lang.cpp import Space, execution_space, msvc_sees, space_macros, tree_space_macros
+from winport.lang.cpp import insert_after_includes, Space, execution_space, msvc_sees, space_macros, tree_space_macros
 from winport.transform import Context, CppTransform
 
-from ._typedef import insert_after_includes
 
 MACROS = {"__builtin_clz": "WINPORT_CLZ", "__builtin_clzl": "WINPORT_CLZL", "__builtin_clzll": "WINPORT_CLZLL"}
 

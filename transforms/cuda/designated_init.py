@@ -177,7 +177,7 @@ def _functions(root) -> dict[str, list[str]]:
     return out
 
 
-def _declared_type(name: str, at, root_scope) -> str | None:
+def _declared_type(name: str, at) -> str | None:
     """The declared type of variable ``name`` visible at ``at`` (parameters and locals)."""
     func = enclosing(at, "function_definition")
     if func is None:
@@ -230,10 +230,10 @@ def _type_of(lst, plan) -> str | None:
 
 def _lvalue_type(left, at, plan) -> str | None:
     if left.type == "pointer_expression" and left.child_by_field_name("argument").type == "identifier":
-        declared = _declared_type(left.child_by_field_name("argument").text.decode(), at, None)
+        declared = _declared_type(left.child_by_field_name("argument").text.decode(), at)
         return _base(declared) if declared else None
     if left.type == "identifier":
-        declared = _declared_type(left.text.decode(), at, None)
+        declared = _declared_type(left.text.decode(), at)
         return _base(declared) if declared else None
     if left.type == "field_expression":
         owner = _lvalue_type(left.child_by_field_name("argument"), at, plan)

@@ -218,3 +218,15 @@ def _eval(node: ts.Node, assume: dict[str, bool]) -> bool | None:
         return None
     value = _number(node, assume)
     return None if value is None else value != 0
+
+
+def insert_after_includes(ctx, root: ts.Node, block: str, message: str) -> None:
+    """Insert ``block`` after the file's top-level ``#include`` lines (or its
+    ``#pragma once``, or at the top)."""
+    includes = [c for c in root.named_children if c.type == "preproc_include"]
+    pragma = [c for c in root.named_children if c.type == "preproc_call" and b"once" in c.text]
+    anchor = (includes or pragma or [None])[-1]
+    if anchor is None:
+        ctx.insert(0, block.strip("\n") + "\n\n", message)
+    else:
+        ctx.insert_lines_after(anchor, block, message)
