@@ -3,6 +3,7 @@ from __future__ import annotations
 import re
 
 from winport.lang import cmake, treesitter
+from winport.scope import extension_targets, keyword_items
 from winport.transform import CMakeTransform, Context
 
 _CUBLAS_USE = re.compile(rb"\bcublas[A-Z]\w*\s*\(")
@@ -48,7 +49,7 @@ class LinkCublas(CMakeTransform):
         needs: dict[str, list[str]] = {}
         for name, cmd in extension_targets(root):
             args = cmake.values(cmd)
-            sources = cmake.expand(_keyword_items(args, "SOURCES"), variables)
+            sources = cmake.expand(keyword_items(args, "SOURCES"), variables)
             users = []
             for path in dict.fromkeys(s for s in sources if s.startswith("csrc/")):
                 src = tree.read(path)
@@ -76,24 +77,3 @@ class LinkCublas(CMakeTransform):
                      f"{' ...' if len(needs[name]) > 2 else ''}\n"
                      f"  target_link_libraries({name} PRIVATE CUDA::cublas)\nendif()\n")
             ctx.insert_lines_after(cmd, block, f"{name} links CUDA::cublas under MSVC")
-
-
-def extension_targets(root):
-    for cmd in cmake.commands(root):
-        args = cmake.values(cmd)
-        if len(args) > 2 and "DESTINATION" in args and "SOURCES" in args and cmake.command_name(cmd) not in (
-                "install", "set", "list"):
-            yield args[0], cmd
-
-
-def _keyword_items(args: list[str], keyword: str) -> list[str]:
-    """The values after ``keyword`` up to the next all-caps keyword."""
-    out, on = [], False
-    for a in args:
-        if a == keyword:
-            on = True
-        elif on and re.fullmatch(r"[A-Z_]+", a):
-            on = False
-        elif on:
-            out.append(a)
-    return out

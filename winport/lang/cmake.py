@@ -52,12 +52,32 @@ def if_test(block: ts.Node) -> list[str]:
     return [] if head is None else [value(a) for a in arguments(head)]
 
 
-def list_variables(root: ts.Node) -> dict[str, list[str]]:
-    """Items of every ``set(VAR ...)`` and ``list(APPEND VAR ...)``, flow-insensitively.
+def branch_tests(node: ts.Node) -> Iterator[tuple[list[str], list[list[str]]]]:
+    """For each ``if`` block around ``node``, innermost first: the condition words of the
+    branch ``node`` is in (empty for ``else``) and those of the branches before it."""
+    child, cur = node, node.parent
+    while cur is not None:
+        if cur.type == "if_condition":
+            tests: list[list[str]] = []
+            for c in cur.children:
+                if c.start_byte >= child.start_byte:
+                    break
+                if c.type in ("if_command", "elseif_command", "else_command"):
+                    tests.append([value(a) for a in arguments(c)])
+            if tests:
+                yield tests[-1], tests[:-1]
+        child, cur = cur, cur.parent
+
+
+def list_variables(root: ts.Node, where=None) -> dict[str, list[str]]:
+    """Items of every ``set(VAR ...)`` and ``list(APPEND VAR ...)``, flow-insensitively
+    (only commands for which ``where(command)`` holds, when given).
 
     Over-approximates: every branch counts, options such as CACHE are kept as items."""
     out: dict[str, list[str]] = {}
     for cmd in commands(root):
+        if where is not None and not where(cmd):
+            continue
         name, args = command_name(cmd), values(cmd)
         if name == "set" and args:
             out.setdefault(args[0], []).extend(args[1:])
