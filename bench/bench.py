@@ -1,6 +1,6 @@
 """Benchmark winport on real vLLM releases against the floor, in one run.
 
-    python bench/bench.py [--releases 0.14.1 0.33.0] [--repeat 3] [--naive] [--out docs/performance.md]
+    python bench/bench.py [--releases 0.14.1 0.33.0] [--repeat 5] [--no-naive] [--out docs/performance.md]
 
 Measures, per release, min and median over ``--repeat`` runs (each on a fresh
 copy of the tree, 2-core machine assumed):
@@ -9,7 +9,9 @@ copy of the tree, 2-core machine assumed):
   files the port changes, with the same parsers (libcst / tree-sitter);
 * ``winport rewrite`` on a fresh tree (the CLI, a new process, as a user runs it);
 * ``winport rewrite`` on the already ported tree (nothing to do);
-* with ``--naive``: a LibCST-style pass that parses every Python and C++ file.
+* ``winport check`` on a fresh tree;
+* once per release (unless ``--no-naive``): a LibCST-style pass that parses every
+  Python and C++ file.
 
 Prints the table with the ratios and writes it as markdown. Not a test.
 """
@@ -17,8 +19,8 @@ Prints the table with the ratios and writes it as markdown. Not a test.
 from __future__ import annotations
 
 import argparse
+import json
 import os
-import resource
 import shutil
 import statistics
 import subprocess
@@ -66,19 +68,34 @@ def naive(root: Path) -> None:
                 pass
 
 
-def run_cli(*args: str) -> None:
-    subprocess.run([*WINPORT, *args], check=False, capture_output=True)
+def run_cli(*args: str) -> tuple[float, float]:
+    """Run the CLI in a new process: (wall seconds, its own peak RSS in MB)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen([*WINPORT, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, _, usage = os.wait4(proc.pid, 0)
+    return time.perf_counter() - start, usage.ru_maxrss / 1024
 
 
 def stats(values: list[float]) -> tuple[float, float]:
     return min(values), statistics.median(values)
 
 
+def tree_bytes(root: Path) -> int:
+    return sum((root / p).stat().st_size for p in discover(str(root)))
+
+
+TARGETS = {  # measure -> {release: seconds}, from the performance issue
+    "rewrite": {"0.14.1": 1.5, "0.33.0": 3.0},
+    "again": {"0.14.1": 0.5},
+    "check": {"0.14.1": 2.0, "0.33.0": 4.0},
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--releases", nargs="+", default=["0.14.1", "0.18.0", "0.26.0", "0.33.0"])
-    ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--naive", action="store_true")
+    ap.add_argument("--releases", nargs="+", default=["0.14.1", "0.33.0"])
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--no-naive", action="store_true", help="skip the parse-everything baseline (minutes)")
     ap.add_argument("--out", default="docs/performance.md")
     args = ap.parse_args(argv)
 
@@ -89,38 +106,66 @@ def main(argv: list[str] | None = None) -> int:
             fetch(version, pristine)
             work = Path(tmp) / "work"
             shutil.copytree(pristine, work, symlinks=True)
-            out = subprocess.run([*WINPORT, "rewrite", "--json", str(Path(tmp) / "r.json"), str(work)],
-                                 capture_output=True, text=True)
-            import json
-
-            changed = json.loads((Path(tmp) / "r.json").read_text())["changed"]
+            report = Path(tmp) / "r.json"
+            subprocess.run([*WINPORT, "rewrite", "--json", str(report), str(work)], capture_output=True)
+            changed = json.loads(report.read_text())["changed"]
             shutil.rmtree(work)
-            measures: dict[str, list[float]] = {"floor": [], "rewrite": [], "again": [], "naive": []}
+            m: dict[str, list[float]] = {k: [] for k in ("floor", "rewrite", "again", "check")}
+            rss: dict[str, float] = {}
             for _ in range(args.repeat):
                 shutil.copytree(pristine, work, symlinks=True)
-                measures["floor"].append(timed(lambda: floor(work, changed)))
-                measures["rewrite"].append(timed(lambda: run_cli("rewrite", str(work))))
-                measures["again"].append(timed(lambda: run_cli("rewrite", str(work))))
-                if args.naive and not measures["naive"]:
-                    measures["naive"].append(timed(lambda: naive(pristine)))
+                m["floor"].append(timed(lambda: floor(work, changed)))
+                for name, cli in (("check", ("check", str(work))), ("rewrite", ("rewrite", str(work))),
+                                  ("again", ("rewrite", str(work)))):
+                    seconds, peak = run_cli(*cli)
+                    m[name].append(seconds)
+                    rss[name] = max(rss.get(name, 0.0), peak)
                 shutil.rmtree(work)
-            rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-            files = sum(1 for _ in discover(str(pristine)))
-            rows.append((version, files, len(changed), measures, rss, out.returncode))
+            naive_s = None if args.no_naive else timed(lambda: naive(pristine))
+            rows.append({"version": version, "files": sum(1 for _ in discover(str(pristine))),
+                         "mb": tree_bytes(pristine) / 1e6, "changed": len(changed), "m": m, "rss": rss,
+                         "naive": naive_s})
             print(f"{version}: done", file=sys.stderr)
 
     lines = ["# Performance", "",
-             f"Generated by `python bench/bench.py` on {os.cpu_count()} cores; min / median of "
-             f"{args.repeat} runs, seconds. `rewrite` is the CLI in a new process on a fresh tree, "
-             "`again` the same on the ported tree (nothing to do), `floor` one process that reads every "
-             "file and parses exactly the files the port changes.", "",
-             "| release | files | changed | floor | rewrite | rewrite / floor | again | naive parse-all | "
-             "peak RSS so far (MB) |", "|---|---|---|---|---|---|---|---|---|"]
-    for version, files, changed, m, rss, _ in rows:
-        fl, rw, ag = stats(m["floor"]), stats(m["rewrite"]), stats(m["again"])
-        nv = f"{m['naive'][0]:.1f}" if m["naive"] else "-"
-        lines.append(f"| {version} | {files} | {changed} | {fl[0]:.2f} / {fl[1]:.2f} | {rw[0]:.2f} / {rw[1]:.2f} | "
-                     f"{rw[0] / fl[0]:.1f}x | {ag[0]:.2f} / {ag[1]:.2f} | {nv} | {rss:.0f} |")
+             f"Generated by `python bench/bench.py` on {os.cpu_count()} cores; min / median of {args.repeat} runs, "
+             "seconds, all measured in one run of the script. `rewrite` is the CLI in a new process on a fresh "
+             "tree, `again` the same on the tree it just ported (nothing to do), `check` the CLI's `winport check` "
+             "on a fresh tree; `floor` is one process that reads every file and parses exactly the files the port "
+             "changes with the same parsers; `naive` parses every Python file with libcst and every C++ file with "
+             "tree-sitter, once. Peak RSS is each CLI process's own.", "",
+             "| release | files | MB | changed | floor | rewrite | rewrite / floor | again | check | naive | "
+             "naive / rewrite | peak RSS MB (rewrite / again / check) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        m = r["m"]
+        fl, rw, ag, ck = (stats(m[k]) for k in ("floor", "rewrite", "again", "check"))
+        nv = f"{r['naive']:.1f}" if r["naive"] else "-"
+        speed = f"{r['naive'] / rw[0]:.0f}x" if r["naive"] else "-"
+        lines.append(f"| {r['version']} | {r['files']} | {r['mb']:.1f} | {r['changed']} | {fl[0]:.2f} / {fl[1]:.2f} | "
+                     f"{rw[0]:.2f} / {rw[1]:.2f} | {rw[0] / fl[0]:.1f}x | {ag[0]:.2f} / {ag[1]:.2f} | "
+                     f"{ck[0]:.2f} / {ck[1]:.2f} | {nv} | {speed} | "
+                     f"{r['rss']['rewrite']:.0f} / {r['rss']['again']:.0f} / {r['rss']['check']:.0f} |")
+    lines += ["", "## Targets", "", "| measure | release | target | measured (min) | met |", "|---|---|---|---|---|"]
+    for measure, by_release in TARGETS.items():
+        for r in rows:
+            if r["version"] in by_release:
+                got = min(r["m"][measure])
+                goal = by_release[r["version"]]
+                lines.append(f"| {measure} | {r['version']} | <= {goal} s | {got:.2f} s | "
+                             f"{'yes' if got <= goal else 'no'} |")
+    for r in rows:
+        fl = min(r["m"]["floor"])
+        lines.append(f"| rewrite / floor | {r['version']} | <= 2.0x | {min(r['m']['rewrite']) / fl:.1f}x | "
+                     f"{'yes' if min(r['m']['rewrite']) <= 2 * fl else 'no'} |")
+    peak = max(v for r in rows for v in r["rss"].values())
+    lines.append(f"| peak RSS | all | <= 300 MB | {peak:.0f} MB | {'yes' if peak <= 300 else 'no'} |")
+    if len(rows) >= 2:
+        a, b = rows[0], rows[-1]
+        lines += ["", f"Growth {a['version']} -> {b['version']}: files x{b['files'] / a['files']:.2f}, bytes "
+                      f"x{b['mb'] / a['mb']:.2f}, floor x{min(b['m']['floor']) / min(a['m']['floor']):.2f}, "
+                      f"rewrite x{min(b['m']['rewrite']) / min(a['m']['rewrite']):.2f}, check "
+                      f"x{min(b['m']['check']) / min(a['m']['check']):.2f}."]
     text = "\n".join(lines) + "\n"
     print(text)
     Path(args.out).write_text(text)

@@ -14,6 +14,8 @@ import traceback
 from dataclasses import dataclass, replace
 from typing import Iterable, Iterator, Sequence
 
+import ahocorasick_rs
+
 from .lang import treesitter
 from .model import FileResult, Outcome, Report, TransformResult
 from .sources import SourceError, SourceFile, TreeLock, discover, read, write_atomic
@@ -90,6 +92,9 @@ class Pipeline:
         """Read each file some transform's globs match, once, and keep those whose
         bytes contain a trigger of a transform that wants it."""
         work, scanned = [], {}
+        # every trigger of every transform found in one pass over each file
+        triggers = sorted({trigger for t in self.transforms for trigger in t.triggers})
+        automaton = ahocorasick_rs.BytesAhoCorasick([x.encode() for x in triggers]) if triggers else None
         for path in discover(root):
             wanting = [t for t in self.transforms if t.matcher()(path)]
             if not wanting:
@@ -99,7 +104,9 @@ class Pipeline:
             except OSError as exc:
                 raise SourceError(f"{path}: cannot read ({exc.strerror})") from None
             scanned[path] = source
-            chosen = [t for t in wanting if t.trigger_re().search(source.body)]
+            found = {triggers[i] for i, _, _ in automaton.find_matches_as_indexes(source.body, overlapping=True)} \
+                if automaton is not None else set()
+            chosen = [t for t in wanting if found.intersection(t.triggers) and t.triggered(source.body)]
             if chosen:
                 work.append(FileWork(source, chosen))
         return work, scanned
@@ -284,9 +291,8 @@ def _run_edits(language, source, group, plans, results) -> bytes:
 def _run_python(language, source, group, plans, results) -> bytes:
     """libcst family: parse once, each transform returns a new module."""
     import libcst as cst
-    from libcst.metadata import MetadataWrapper
 
-    from .lang.python import node_positions
+    from .lang.python import focus, node_positions, statement_spans
 
     try:
         module = cst.parse_module(source.body)
@@ -297,9 +303,12 @@ def _run_python(language, source, group, plans, results) -> bytes:
         return source.body
     changed_by: list[Context] = []
     lines: dict[int, int] | None = None  # line in the current module -> line in the file
+    code, spans = source.body, None  # the current module's code and its top-level statements' lines
     for t in group:
         ctx = Context(t, source, plans.get(t.id))
-        wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+        if t.anchor_re() is not None and spans is None:
+            spans = statement_spans(code)
+        wrapper = focus(module, code, t.anchor_re(), spans)
         ctx.node_position = node_positions(wrapper)
         try:
             new_module = t.rewrite(wrapper, ctx)
@@ -314,7 +323,8 @@ def _run_python(language, source, group, plans, results) -> bytes:
             module = new_module
             changed_by.append(ctx)
             if t is not group[-1]:
-                lines = _line_map(source.body, module.bytes)
+                code, spans = module.bytes, None
+                lines = _line_map(source.body, code)
     if not changed_by:
         return source.body
     new = module.bytes

@@ -193,6 +193,12 @@ class Transform:
         return re.compile(rb"\b(?:" + alts + rb")\b" if cls.trigger_words else alts)
 
     @classmethod
+    def triggered(cls, data: bytes) -> bool:
+        """Whether ``data`` holds a trigger (as a whole word, with ``trigger_words``);
+        the pipeline asks only where a multi-pattern scan found one as a substring."""
+        return not cls.trigger_words or cls.trigger_re().search(data) is not None
+
+    @classmethod
     def wants(cls, path: str, data: bytes) -> bool:
         return cls.matcher()(path) and cls.trigger_re().search(data) is not None
 
@@ -269,6 +275,18 @@ class PythonTransform(Transform):
 
     language = "python"
     globs = ("vllm/**/*.py",)
+    #: Words one of which occurs in every top-level statement (function, class, ...)
+    #: the transform must visit. When set, ``wrapper.visit`` skips the other
+    #: top-level statements (a large file's visit costs far more than its parse);
+    #: statements holding "winport" (the transform's own marks) are always visited.
+    anchors: ClassVar[tuple[str, ...] | None] = None
+
+    @classmethod
+    @functools.cache
+    def anchor_re(cls) -> "re.Pattern[bytes] | None":
+        if cls.anchors is None:
+            return None
+        return re.compile(b"|".join(re.escape(a.encode()) for a in (*cls.anchors, "winport")))
 
     def rewrite(self, module: "cst.Module", ctx: Context) -> "cst.Module":  # pragma: no cover
         raise NotImplementedError

@@ -45,6 +45,7 @@ class CMakePathSlashes(PythonTransform):
     summary = "setup.py hands CMake forward-slash paths on Windows"
     globs = ("setup.py",)
     triggers = ('"cmake"', "'cmake'")
+    anchors = ("cmake",)
     expects = 'a `["cmake", ...]` command line in setup.py'
 
     def rewrite(self, wrapper, ctx: Context) -> cst.Module:

@@ -40,6 +40,7 @@ class FlashAttnFiles(PythonTransform):
     summary = "setup.py's copy of vllm_flash_attn/*.py splits glob paths on os.sep-normalised strings"
     globs = ("setup.py",)
     triggers = ("glob",)
+    anchors = ("glob", "split")
 
     def rewrite(self, wrapper, ctx: Context) -> cst.Module:
         if not imports_module(wrapper.module, "os"):

@@ -37,6 +37,7 @@ class NvccExe(PythonTransform):
     summary = "setup.py names nvcc `nvcc.exe` on Windows"
     globs = ("setup.py",)
     triggers = ("/bin/nvcc",)
+    anchors = ("nvcc", SUFFIX)
     expects = "setup.py's path to nvcc (`.../bin/nvcc`)"
 
     def rewrite(self, wrapper, ctx: Context) -> cst.Module:

@@ -34,6 +34,7 @@ class TargetDevice(PythonTransform):
     summary = 'keep VLLM_TARGET_DEVICE="cuda" on Windows when set explicitly (setup.py forces "empty")'
     globs = ("setup.py",)
     triggers = ("VLLM_TARGET_DEVICE",)
+    anchors = ("VLLM_TARGET_DEVICE",)
     expects = 'setup.py\'s platform branch that sets VLLM_TARGET_DEVICE = "empty"'
 
     def rewrite(self, wrapper, ctx: Context) -> cst.Module:

@@ -37,6 +37,7 @@ class FlatKernelSelector(PythonTransform):
     summary = "kernel generators emit flat `if` branches instead of 700-deep `else if` chains (C1061)"
     globs = ("csrc/**/*.py",)
     triggers = ('"else if (', "'else if (", 'f"else if (', "f'else if (")
+    anchors = ("else if",)
 
     def rewrite(self, wrapper, ctx: Context) -> cst.Module:
         return wrapper.visit(_Flatten(ctx))

@@ -32,6 +32,7 @@ class GeneratorShell(PythonTransform):
     summary = "report csrc/ generator scripts that shell out to rm/cp/mv"
     globs = ("csrc/**/*.py",)
     triggers = ("subprocess",)
+    anchors = ("subprocess",)
     fixes = False
 
     def rewrite(self, wrapper, ctx: Context) -> cst.Module:

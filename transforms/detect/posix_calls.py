@@ -37,6 +37,7 @@ class PosixCalls(PythonTransform):
     summary = "report os.fork/killpg/setsid..., POSIX signals, add_signal_handler and uvloop in vllm/"
     triggers = tuple(f"os.{c}(" for c in sorted(OS_CALLS)) + tuple(f"signal.{s}" for s in sorted(SIGNALS)) + (
         "add_signal_handler", "import uvloop")
+    anchors = (*sorted(OS_CALLS), *sorted(SIGNALS), "add_signal_handler", "uvloop")
     fixes = False
 
     def rewrite(self, wrapper, ctx: Context) -> cst.Module:

@@ -56,6 +56,7 @@ class AttentionBackend(PythonTransform):
     summary = "the automatic attention backend choice skips Triton/FlexAttention/FlashInfer on Windows"
     globs = ("vllm/platforms/**/*.py",)
     triggers = ("PlatformEnum.CUDA",)
+    anchors = ("AttentionBackendEnum",)
     expects = "the CUDA platform's backend priority function"
 
     def rewrite(self, wrapper, ctx: Context) -> cst.Module:

@@ -65,6 +65,7 @@ class FakeCpuBackend(PythonTransform):
     seed = "R5"
     summary = '`_get_cpu_backend()`: "fake" (FileStore, one process) instead of gloo on Windows'
     triggers = ('"gloo"', "'gloo'", f"def {INIT}")
+    anchors = ("gloo", INIT, HELPER)
     expects = f"a module that defines {INIT}()"
 
     def plan(self, tree) -> str | None:

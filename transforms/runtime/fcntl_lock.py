@@ -77,6 +77,7 @@ class FcntlLock(PythonTransform):
     seed = "R1"
     summary = "guarded `import fcntl` with an msvcrt.locking() stand-in for flock/lockf on Windows"
     triggers = ("import fcntl",)
+    anchors = ("fcntl",)
 
     def rewrite(self, wrapper, ctx: Context) -> cst.Module:
         module = wrapper.visit(_Guard(ctx))

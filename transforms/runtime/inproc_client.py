@@ -34,6 +34,7 @@ class InprocEngineClient(PythonTransform):
     seed = "R4"
     summary = "the sync engine client is InprocClient on Windows (SyncMPClient cannot pickle sockets)"
     triggers = ("SyncMPClient(",)
+    anchors = ("SyncMPClient", "InprocClient")
     expects = "the function that returns SyncMPClient(...) (EngineCoreClient.make_client)"
 
     def rewrite(self, wrapper, ctx: Context) -> cst.Module:

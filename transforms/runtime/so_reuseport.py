@@ -34,6 +34,7 @@ class SoReusePort(PythonTransform):
     seed = "R6"
     summary = 'guard `socket.SO_REUSEPORT` with `hasattr(socket, "SO_REUSEPORT")`'
     triggers = ("SO_REUSEPORT",)
+    anchors = ("SO_REUSEPORT",)
 
     def rewrite(self, wrapper, ctx: Context) -> cst.Module:
         aliases = module_aliases(wrapper.module, "socket")

@@ -31,6 +31,7 @@ class ZmqIpcPath(PythonTransform):
     seed = "R2"
     summary = "get_open_zmq_ipc_path() returns tcp://127.0.0.1:<free port> on Windows"
     triggers = (f"def {FUNCTION}",)
+    anchors = (FUNCTION,)
     expects = f"the function {FUNCTION}()"
 
     def rewrite(self, wrapper, ctx: Context) -> cst.Module:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import ast
+import re
+from dataclasses import dataclass
 from typing import Callable, Iterator
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.metadata import PositionProvider
+from libcst.metadata import MetadataWrapper, PositionProvider
 
 
 class PositionedTransformer(cst.CSTTransformer):
@@ -26,16 +29,119 @@ class PositionedTransformer(cst.CSTTransformer):
         return node
 
 
+@dataclass
+class Span:
+    """Where one statement, as libcst groups statements, lies: 1-based first and last
+    line (decorators included; ``a; b`` on one line is one statement), the column of
+    its first line, and for a class the spans of its body."""
+
+    first: int
+    last: int
+    column: int
+    body: "list[Span] | None" = None
+
+
+def statement_spans(code: bytes) -> list[Span] | None:
+    """The spans of the module's top-level statements, read with the fast ``ast``
+    parser (class bodies too). None when ``ast`` cannot parse the code."""
+    try:
+        return _spans(ast.parse(code).body)
+    except (SyntaxError, ValueError, RecursionError):
+        return None
+
+
+def _spans(body: list[ast.stmt]) -> list[Span]:
+    spans: list[Span] = []
+    last_simple = False
+    for stmt in body:
+        first = min([stmt.lineno, *(d.lineno for d in getattr(stmt, "decorator_list", ()))])
+        last = stmt.end_lineno or first
+        simple = not hasattr(stmt, "body")
+        if simple and last_simple and spans and first == spans[-1].last:
+            spans[-1].last = max(spans[-1].last, last)
+        else:
+            spans.append(Span(first, last, stmt.col_offset, _spans(stmt.body) if isinstance(stmt, ast.ClassDef)
+                              else None))
+        last_simple = simple
+    return spans
+
+
+class FocusedWrapper(MetadataWrapper):
+    """A :class:`MetadataWrapper` whose ``visit`` skips the statements (top-level, or
+    in the body of a class) in which a transform's anchors do not occur: the visitor
+    is neither called for them nor for anything inside them, and they stay as they
+    are. Positions of nodes inside visited statements are computed from those
+    statements alone."""
+
+    def __init__(self, module: cst.Module, skip: set[int], units: list[tuple[cst.CSTNode, int, int]]):
+        super().__init__(module, unsafe_skip_copy=True)
+        self.skip = skip  # id() of skipped statements
+        # the innermost visited statements: (statement, first line - 1 of its code, its column)
+        self.units = units
+
+    def visit(self, visitor):
+        if self.skip:
+            on_visit, on_leave = visitor.on_visit, visitor.on_leave
+            skip = self.skip
+
+            def visiting(node):
+                return False if id(node) in skip else on_visit(node)
+
+            def leaving(original, updated):
+                return original if id(original) in skip else on_leave(original, updated)
+
+            visitor.on_visit, visitor.on_leave = visiting, leaving  # type: ignore[method-assign]
+        return super().visit(visitor)
+
+
+def focus(module: cst.Module, code: bytes, anchors: re.Pattern[bytes] | None,
+          spans: list[Span] | None) -> MetadataWrapper:
+    """The wrapper a transform visits: every statement when ``anchors`` is None or the
+    spans do not line up with libcst's statements, else only those whose lines match."""
+    if anchors is None or spans is None or len(spans) != len(module.body):
+        return MetadataWrapper(module, unsafe_skip_copy=True)
+    starts = [0, *(m_.end() for m_ in re.finditer(rb"\n", code)), len(code)]
+    skip: set[int] = set()
+    units: list[tuple[cst.CSTNode, int, int]] = []
+
+    def walk(body, spans: list[Span]) -> None:
+        for stmt, span in zip(body, spans):
+            if not anchors.search(code[starts[span.first - 1]:starts[min(span.last, len(starts) - 1)]]):
+                skip.add(id(stmt))
+                continue
+            inner = stmt.body.body if isinstance(stmt, cst.ClassDef) and isinstance(stmt.body, cst.IndentedBlock) \
+                else None
+            if span.body is not None and inner is not None and len(inner) == len(span.body):
+                walk(inner, span.body)
+            else:
+                units.append((stmt, span.first - 1 - len(stmt.leading_lines), span.column))
+
+    walk(module.body, spans)
+    return FocusedWrapper(module, skip, units)
+
+
 def node_positions(wrapper) -> "Callable[[cst.CSTNode], tuple[int, int]]":
     """1-based (line, column) of an original node of ``wrapper``'s module, resolved
-    on first use."""
+    on first use: statement by statement for a :class:`FocusedWrapper` (a node outside
+    the visited statements falls back to the whole module)."""
     cache: dict = {}
+    whole: list[bool] = []
+
+    def resolve_visited() -> None:
+        module = wrapper.module
+        for stmt, line_offset, column in wrapper.units:
+            alone = MetadataWrapper(module.with_changes(header=[], body=[stmt], footer=[]), unsafe_skip_copy=True)
+            for node, rng in alone.resolve(PositionProvider).items():
+                if node is not alone.module:
+                    cache[node] = (rng.start.line + line_offset, rng.start.column + column + 1)
 
     def position(node: cst.CSTNode) -> tuple[int, int]:
-        if not cache:
-            cache.update(wrapper.resolve(PositionProvider))
-        start = cache[node].start
-        return start.line, start.column + 1
+        if not cache and isinstance(wrapper, FocusedWrapper):
+            resolve_visited()
+        if node not in cache and not whole:
+            whole.append(True)
+            cache.update({n: (r.start.line, r.start.column + 1) for n, r in wrapper.resolve(PositionProvider).items()})
+        return cache[node]
 
     return position
 
