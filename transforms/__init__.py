@@ -25,11 +25,13 @@ from .cuda.int128_vectors import Int128Vectors
 from .cuda.ssize_t_typedef import SsizeTTypedef
 from .cuda.uint_typedef import UintTypedef
 from .cuda.var_template_function import VarTemplateFunction
+from .detect.float_macros import FloatMacros
 from .detect.generator_shell import GeneratorShell
 from .detect.gnu_extensions import GnuExtensions
 from .detect.math_constants import MathConstants
 from .detect.posix_calls import PosixCalls
 from .detect.posix_headers import PosixHeaders
+from .detect.vla import VariableLengthArrays
 from .runtime.attention_backend import AttentionBackend
 from .runtime.fake_cpu_backend import FakeCpuBackend
 from .runtime.fcntl_lock import FcntlLock
@@ -72,6 +74,8 @@ ALL = (
     PosixHeaders,
     GnuExtensions,
     MathConstants,
+    FloatMacros,
+    VariableLengthArrays,
     PosixCalls,
     GeneratorShell,
 )

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from typing import Iterator
 
 import tree_sitter as ts
@@ -136,8 +137,24 @@ def msvc_sees(node: ts.Node, device: bool = False) -> bool:
     return not excluded(node, WINDOWS_DEVICE if device else MSVC)
 
 
-MSVC = {**{n: True for n in MSVC_DEFINED}, **{n: False for n in MSVC_UNDEFINED}}
-WINDOWS_DEVICE = {n: v for n, v in MSVC.items() if n != "__CUDA_ARCH__"}
+# GCC's predefined limit and layout macros (``__FLT_MAX__``, ``__SIZEOF_POINTER__``, ...):
+# MSVC predefines none of them
+GCC_PREDEFINED = re.compile(r"__(?:(?:FLT|DBL|LDBL)_(?:MAX|MIN|EPSILON|DENORM_MIN|MANT_DIG|DIG|MAX_EXP|MIN_EXP)"
+                            r"|(?:SCHAR|SHRT|INT|LONG|LONG_LONG|WCHAR|SIZE|PTRDIFF|INTMAX|UINTMAX)_MAX"
+                            r"|SIZEOF_\w+|BYTE_ORDER|ORDER_(?:LITTLE|BIG)_ENDIAN|CHAR_BIT|BIGGEST_ALIGNMENT)__")
+
+
+class _Windows(dict):
+    """Macro assumptions for Windows: the listed names, and GCC's predefined macros undefined."""
+
+    def get(self, name, default=None):
+        if name in self:
+            return self[name]
+        return False if GCC_PREDEFINED.fullmatch(name) else default
+
+
+MSVC = _Windows({**{n: True for n in MSVC_DEFINED}, **{n: False for n in MSVC_UNDEFINED}})
+WINDOWS_DEVICE = _Windows({n: v for n, v in MSVC.items() if n != "__CUDA_ARCH__"})
 _HOST_PASS = {"__CUDA_ARCH__": False}
 
 

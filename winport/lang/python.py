@@ -244,8 +244,18 @@ WIN32 = 'sys.platform == "win32"'
 
 
 def is_win32_test(test: cst.BaseExpression, negated: bool = False) -> bool:
-    """Whether ``test`` compares ``sys.platform`` with "win32" (``!=`` when ``negated``)."""
+    """Whether ``test`` asks "is this Windows?": ``sys.platform`` compared with "win32"
+    or ``os.name`` with "nt" (``!=`` when ``negated``), or ``sys.platform.startswith("win")``
+    (under ``not`` when ``negated``)."""
     op = m.NotEqual() if negated else m.Equal()
-    return bool(m.findall(test, m.Comparison(
-        left=m.Attribute(m.Name("sys"), m.Name("platform")),
-        comparisons=[m.ComparisonTarget(op, m.SimpleString(value=m.MatchIfTrue(lambda v: "win32" in v)))])))
+
+    def compares(owner: str, attr: str, value: str) -> bool:
+        return bool(m.findall(test, m.Comparison(
+            left=m.Attribute(m.Name(owner), m.Name(attr)),
+            comparisons=[m.ComparisonTarget(op, m.SimpleString(value=m.MatchIfTrue(lambda v: value in v)))])))
+
+    starts = m.Call(func=m.Attribute(m.Attribute(m.Name("sys"), m.Name("platform")), m.Name("startswith")),
+                    args=[m.Arg(m.SimpleString(value=m.MatchIfTrue(lambda v: v.strip("\"'") == "win")))])
+    if negated:
+        starts = m.UnaryOperation(operator=m.Not(), expression=starts)
+    return compares("sys", "platform", "win32") or compares("os", "name", "nt") or bool(m.findall(test, starts))
