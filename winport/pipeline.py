@@ -118,9 +118,15 @@ class Pipeline:
         :class:`~winport.sources.TreeLocked`."""
         root = os.path.abspath(root)
         if not write:
-            return self._run(root, write)
-        with TreeLock(root):
-            return self._run(root, write)
+            try:
+                return self._run(root, write)
+            finally:
+                treesitter.forget()
+        try:
+            with TreeLock(root):
+                return self._run(root, write)
+        finally:
+            treesitter.forget()
 
     def _run(self, root: str, write: bool) -> Report:
         started = time.perf_counter()

@@ -24,8 +24,26 @@ def parser(name: str) -> ts.Parser:
     return ts.Parser(language(name))
 
 
+_PARSED: dict[tuple[str, bytes], ts.Tree] = {}
+_PARSED_MAX = 4096
+
+
 def parse(name: str, source: bytes) -> ts.Tree:
-    return parser(name).parse(source)
+    """The tree of ``source``; the same bytes are parsed once per run (plans and the
+    per-file pass share trees; trees are never edited in place, and worker processes
+    forked after the plans inherit them)."""
+    key = (name, source)
+    tree = _PARSED.get(key)
+    if tree is None:
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        tree = _PARSED[key] = parser(name).parse(source)
+    return tree
+
+
+def forget() -> None:
+    """Drop the parse cache (the pipeline does at the end of a run)."""
+    _PARSED.clear()
 
 
 def error_count(tree: ts.Tree) -> int:
