@@ -131,14 +131,7 @@ class Pipeline:
     def _run(self, root: str, write: bool) -> Report:
         started = time.perf_counter()
         work, scanned = self.candidates(root)
-
-        plans, memo = {}, {}
-        for t in self.transforms:
-            if type(t).plan is not Transform.plan:
-                plans[t.id] = t.plan(TreeView(root, scanned, t, memo))
-                self._add_planned(work, scanned, t, t.plan_files(plans[t.id]))
-
-        outcomes = self._process_all(work, plans)
+        outcomes = self._plan_and_process(root, work, scanned)
 
         results = {t.id: TransformResult(t.id, t.seed, t.summary) for t in self.transforms}
         changed: dict[str, tuple[bytes, bytes]] = {}
@@ -195,15 +188,40 @@ class Pipeline:
                 w.transforms = sorted([*w.transforms, t], key=lambda x: order[id(x)])
         work.sort(key=lambda w: w.source.path)
 
-    def _process_all(self, work: list[FileWork], plans: dict) -> list[FileOutcome]:
+    def _plan_and_process(self, root: str, work: list[FileWork], scanned: dict[str, SourceFile]) -> list[FileOutcome]:
+        """Plan, then process every file. With worker processes, the Python files (whose
+        transforms plan little) start in the workers while the parent plans the rest."""
+        plans: dict = {}
+        memo: dict = {}
+
+        def plan(transforms: list[Transform]) -> None:
+            for t in transforms:
+                if type(t).plan is not Transform.plan:
+                    plans[t.id] = t.plan(TreeView(root, scanned, t, memo))
+                    self._add_planned(work, scanned, t, t.plan_files(plans[t.id]))
+
+        python = [t for t in self.transforms if t.language == "python"]
+        plan(python)
         workers = min(self.jobs, len(work) // FILES_PER_WORKER)
         if workers <= 1:
+            plan([t for t in self.transforms if t.language != "python"])
             return [process_file(w, plans) for w in work]
-        # biggest first, one file per task: a few large Python files dominate the work
-        ordered = sorted(work, key=lambda w: -len(w.source.body) * (8 if w.transforms[0].language == "python" else 1))
+        early = [w for w in work if all(t.language == "python" for t in w.transforms)]
         with cf.ProcessPoolExecutor(max_workers=workers) as pool:
-            done = list(pool.map(process_file, ordered, [plans] * len(ordered), chunksize=1))
+            # biggest first, one file per task: a few large Python files dominate the work
+            first = {id(w): (len(w.transforms), pool.submit(process_file, w, dict(plans)))
+                     for w in sorted(early, key=_weight)}
+            plan([t for t in self.transforms if t.language != "python"])
+            # a file a later plan gave more transforms runs again, with all of them
+            rest = [w for w in work if id(w) not in first or first[id(w)][0] != len(w.transforms)]
+            again = {id(w) for w in rest}
+            second = list(pool.map(process_file, sorted(rest, key=_weight), [plans] * len(rest), chunksize=1))
+            done = [f.result() for key, (_, f) in first.items() if key not in again] + second
         return sorted(done, key=lambda out: out.path)
+
+
+def _weight(w: FileWork) -> int:
+    return -len(w.source.body) * (8 if w.transforms[0].language == "python" else 1)
 
 
 # -- one file -------------------------------------------------------------------
