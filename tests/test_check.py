@@ -60,7 +60,7 @@ def test_check_text_json_and_exit_codes(tree):
     assert "[fix: winport rewrite --select cuda/asm-volatile]" in res.stdout
     data = json.loads(check("--format", "json", root).stdout)
     first = data["findings"][0]
-    assert set(first) == {"path", "line", "column", "class", "message", "transform"}
+    assert set(first) == {"path", "line", "column", "class", "message", "transform", "scope"}
     assert all(not f["path"].startswith("/") for f in data["findings"])
     assert CliRunner().invoke(main, ["rewrite", "--select", "K5,K6,B4,R6", str(root)]).exit_code == 0
     clean = check("--select", "K5,K6,B4,R6", root)
@@ -84,3 +84,28 @@ def test_sarif_has_the_required_structure(tree):
         location = result["locations"][0]["physicalLocation"]
         assert location["artifactLocation"]["uri"] and not location["artifactLocation"]["uri"].startswith("/")
         assert location["region"]["startLine"] >= 1 and location["region"]["startColumn"] >= 1
+
+
+BACKENDS = {
+    "setup.py": "", "vllm/__init__.py": "",
+    "CMakeLists.txt": ('set(VLLM_EXT_SRC "csrc/k.cu")\n'
+                       "define_gpu_extension_target(_C DESTINATION vllm LANGUAGE CUDA SOURCES ${VLLM_EXT_SRC})\n"),
+    "csrc/k.cu": '#include "core/h.hpp"\nint f(int x) { return __builtin_expect(x, 1); }\n',
+    "csrc/core/h.hpp": "inline int g(int x) { return __builtin_popcount(x); }\n",
+    "csrc/cpu/c.cpp": "int c(int x) { return __builtin_ctz(x); }\n",
+    "csrc/orphan.cpp": "int u(int x) { return __builtin_ffs(x); }\n",
+}
+
+
+def test_findings_say_which_build_compiles_the_file(tree):
+    """Sources of the CUDA build (units and what they include) apart from other backends;
+    the CPU/ROCm folders only with --all-backends."""
+    root = tree(BACKENDS)
+    scopes = {f["path"]: f["scope"] for f in json.loads(check("--format", "json", root).stdout)["findings"]}
+    assert scopes == {"csrc/k.cu": "cuda", "csrc/core/h.hpp": "cuda", "csrc/orphan.cpp": "unlisted"}
+    res = check("--all-backends", root)
+    assert "csrc/cpu/c.cpp:1:23: detect/gnu-extensions" in res.stdout and "[CPU backend]" in res.stdout
+    assert "csrc/orphan.cpp" in res.stdout and "[no CUDA target compiles it]" in res.stdout
+    assert "4 finding(s) (1 CPU backend, 1 no CUDA target compiles it;" in res.stdout.splitlines()[-1]
+    sarif = json.loads(check("--all-backends", "--format", "sarif", root).stdout)
+    assert {r["properties"]["scope"] for r in sarif["runs"][0]["results"]} == {"cuda", "cpu", "unlisted"}

@@ -146,8 +146,10 @@ Exit codes:
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text", show_default=True)
 @click.option("--select", multiple=True, metavar="IDS", help="Only these ids, areas (cuda/) or seed ids (K5).")
 @click.option("--ignore", multiple=True, metavar="IDS", help="Leave out these ids, areas or seed ids.")
+@click.option("--all-backends", is_flag=True,
+              help="Also scan the CPU and ROCm sources (csrc/cpu, csrc/rocm) with the detectors.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes (default: CPUs).")
-def check(directory: Path, fmt: str, select, ignore, jobs: int | None) -> None:
+def check(directory: Path, fmt: str, select, ignore, all_backends: bool, jobs: int | None) -> None:
     """List what remains to port in DIRECTORY (ported or not): every site a
     transform would rewrite and every site left to a person. Writes nothing."""
     from . import findings as F
@@ -157,11 +159,15 @@ def check(directory: Path, fmt: str, select, ignore, jobs: int | None) -> None:
     except registry.RegistryError as exc:
         raise InputError(str(exc)) from None
     check_tree(directory)
+    if all_backends:  # detectors only: the fixing transforms target the CUDA build
+        transforms = [registry.widened(t) if not t.fixes else t for t in transforms]
     try:
         report = Pipeline(transforms, jobs=jobs).run(str(directory), write=False)
     except SourceError as exc:
         raise InputError(str(exc)) from None
-    found = F.from_report(report)
+    from .scope import classifier
+
+    found = F.from_report(report, classifier(str(directory)))
     if fmt == "json":
         click.echo(F.to_json(found))
     elif fmt == "sarif":

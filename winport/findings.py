@@ -8,12 +8,15 @@ the catalogue ids (K5, R6, ...) or, for transforms outside the catalogue, their 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from . import __version__
 from .model import Outcome, Report
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+
+
+SCOPE_LABELS = {"cpu": "CPU backend", "rocm": "ROCm backend", "unlisted": "no CUDA target compiles it"}
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,8 @@ class Finding:
     klass: str
     message: str
     transform: str | None
+    #: for C-family files, the build that compiles them: cuda, cpu, rocm or unlisted
+    scope: str | None = None
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -31,7 +36,9 @@ class Finding:
         return d
 
 
-def from_report(report: Report) -> list[Finding]:
+def from_report(report: Report, scope_of=None) -> list[Finding]:
+    """Findings of a dry run's report; ``scope_of(path)`` (``winport.scope.classifier``)
+    labels C-family files with the build that compiles them."""
     out = []
     for t in report.transforms:
         klass = t.seed or t.id
@@ -41,14 +48,23 @@ def from_report(report: Report) -> list[Finding]:
             elif f.outcome is Outcome.FAILED:
                 out.append(Finding(f.path, 1, 1, klass, f.reason.splitlines()[0], None))
             out += [Finding(s.path, s.line, s.column, klass, s.message, None) for s in f.reported]
+    if scope_of is not None:
+        out = [replace(f, scope=scope_of(f.path)) for f in out]
     return sorted(set(out), key=lambda x: (x.path, x.line, x.column, x.klass))
 
 
 def text(findings: list[Finding]) -> str:
     lines = [f"{f.path}:{f.line}:{f.column}: {f.klass} {f.message}"
              + (f" [fix: winport rewrite --select {f.transform}]" if f.transform else " [needs a person]")
+             + (f" [{SCOPE_LABELS[f.scope]}]" if f.scope in SCOPE_LABELS else "")
              for f in findings]
-    lines.append(f"winport check: {len(findings)} finding(s)" if findings else "winport check: nothing left to port")
+    if not findings:
+        lines.append("winport check: nothing left to port")
+    else:
+        others = {s: sum(f.scope == s for f in findings) for s in SCOPE_LABELS}
+        split = ", ".join(f"{n} {SCOPE_LABELS[s]}" for s, n in others.items() if n)
+        lines.append(f"winport check: {len(findings)} finding(s)" + (f" ({split}; the rest in the CUDA build "
+                                                                       "and in Python/build files)" if split else ""))
     return "\n".join(lines)
 
 
@@ -86,6 +102,7 @@ def sarif(findings: list[Finding], transforms) -> str:
                 "artifactLocation": {"uri": f.path, "uriBaseId": "SRCROOT"},
                 "region": {"startLine": f.line, "startColumn": f.column},
             }}],
+            **({"properties": {"scope": f.scope}} if f.scope else {}),
         })
     doc = {
         "$schema": SARIF_SCHEMA,

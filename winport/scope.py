@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 from .lang import cmake, treesitter
+from .sources import discover
 
 SOURCE_SUFFIXES = (".cu", ".cpp", ".cc", ".c")
 _INCLUDE = re.compile(rb'^[ \t]*#[ \t]*include[ \t]*[<"]([^>"\n]+)[>"]', re.M)
@@ -151,3 +152,44 @@ def include_closure(units: Iterable[str], read: Callable[[str], bytes | None],
                     stack.append(dep)
         out[unit] = seen
     return out
+
+
+C_FAMILY = (".cu", ".cuh", ".cpp", ".cc", ".c", ".h", ".hpp", ".inl")
+
+
+def classifier(root: str) -> Callable[[str], str | None]:
+    """``of(path)``: which build compiles a C-family file of the tree at ``root``:
+    ``"cuda"`` (a CUDA translation unit or a file one includes), ``"cpu"`` or
+    ``"rocm"`` (those backends' folders), ``"unlisted"`` (no CUDA target reaches it);
+    None for other files."""
+    import os
+
+    files = [p for p in discover(root) if p.startswith("csrc/")]
+    present = set(files)
+
+    def read(path: str) -> bytes | None:
+        try:
+            with open(os.path.join(root, path), "rb") as fh:
+                return fh.read()
+        except OSError:
+            return None
+
+    top = read("CMakeLists.txt")
+    cuda: set[str] = set()
+    if top is not None:
+        units = cuda_scope(top, files).units
+        for reached in include_closure(units, read, present.__contains__).values():
+            cuda |= reached
+
+    def of(path: str) -> str | None:
+        if not path.endswith(C_FAMILY):
+            return None
+        if path in cuda:
+            return "cuda"
+        if path.startswith("csrc/cpu/"):
+            return "cpu"
+        if path.startswith(("csrc/rocm/", "csrc/quickreduce/")) or "/quickreduce/" in path:
+            return "rocm"
+        return "unlisted"
+
+    return of

@@ -87,8 +87,10 @@ class FocusedWrapper(MetadataWrapper):
             def visiting(node):
                 return False if id(node) in skip else on_visit(node)
 
-            def leaving(original, updated):
-                return original if id(original) in skip else on_leave(original, updated)
+            def leaving(original, *updated):  # a transformer passes the updated node, a visitor not
+                if id(original) in skip:
+                    return original if updated else None
+                return on_leave(original, *updated)
 
             visitor.on_visit, visitor.on_leave = visiting, leaving  # type: ignore[method-assign]
         return super().visit(visitor)

@@ -1,0 +1,108 @@
+"""Focused libcst visits: a Python transform with ``anchors`` visits only the statements
+holding one, and positions computed per statement equal those of the whole module."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import libcst as cst
+import pytest
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from winport.lang.python import FocusedWrapper, focus, node_positions, statement_spans
+
+CODE = b'''"""doc"""
+import os; import sys  # two statements, one line
+
+
+@decorator(
+    arg=1)
+def anchored():
+    return os.fork()
+
+
+class Holder:
+    # a comment
+    x = 1; y = 2
+
+    @staticmethod
+    def plain():
+        return 1
+
+    def anchored_method(self):
+        if True:
+            sys.exit(
+                os.fork())
+
+
+def other():
+    return 2
+'''
+
+
+class Names(cst.CSTVisitor):
+    def __init__(self):
+        self.seen: list[str] = []
+
+    def visit_FunctionDef(self, node):
+        self.seen.append(node.name.value)
+
+    def visit_ClassDef(self, node):
+        self.seen.append(node.name.value)
+
+
+def test_spans_group_statements_as_libcst_does():
+    spans = statement_spans(CODE)
+    assert [(s.first, s.last) for s in spans] == [(1, 1), (2, 2), (5, 8), (11, 22), (25, 26)]
+    holder = spans[3]
+    assert [(s.first, s.last, s.column) for s in holder.body] == [(13, 13, 4), (15, 17, 4), (19, 22, 4)]
+    assert len(cst.parse_module(CODE).body) == len(spans)
+    assert statement_spans(b"def broken(:\n") is None
+
+
+def test_visit_skips_statements_without_an_anchor():
+    module = cst.parse_module(CODE)
+    wrapper = focus(module, CODE, re.compile(rb"fork"), statement_spans(CODE))
+    assert isinstance(wrapper, FocusedWrapper)
+    names = Names()
+    wrapper.visit(names)
+    assert names.seen == ["anchored", "Holder", "anchored_method"]
+    full = Names()
+    focus(module, CODE, None, statement_spans(CODE)).visit(full)
+    assert full.seen == ["anchored", "Holder", "plain", "anchored_method", "other"]
+    # spans that do not line up with libcst's statements: everything is visited
+    assert not isinstance(focus(module, CODE, re.compile(rb"fork"), statement_spans(CODE)[:-1]), FocusedWrapper)
+
+
+def test_skipped_statements_come_back_unchanged():
+    class Rename(cst.CSTTransformer):
+        def leave_Name(self, original, updated):
+            return updated.with_changes(value=updated.value.upper()) if updated.value == "fork" else updated
+
+        def leave_Integer(self, original, updated):
+            return updated.with_changes(value="7")
+
+    module = cst.parse_module(CODE)
+    out = focus(module, CODE, re.compile(rb"fork"), statement_spans(CODE)).visit(Rename()).code
+    assert "os.FORK()" in out and "return 2" in out and "return 1" in out  # other()/plain() untouched
+    assert "x = 1; y = 2" in out
+
+
+FIXTURE_PY = sorted(Path(__file__).resolve().parents[1].glob("fixtures/**/*.py"))
+
+
+@pytest.mark.parametrize("path", FIXTURE_PY + [None], ids=lambda p: "inline" if p is None else p.parent.name)
+def test_positions_per_statement_equal_the_whole_module(path):
+    code = CODE if path is None else path.read_bytes()
+    module = cst.parse_module(code)
+    whole = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    wrapper = focus(module, code, re.compile(rb"[a-z]"), statement_spans(code))  # every statement visited
+    position = node_positions(wrapper)
+    checked = 0
+    for node, rng in whole.items():
+        if node is module:
+            continue
+        assert position(node) == (rng.start.line, rng.start.column + 1), (path, type(node).__name__)
+        checked += 1
+    assert checked > 0 or not code.strip()
