@@ -296,3 +296,17 @@ def test_entry_point_plugins_are_registered_and_run(tmp_path, monkeypatch, tree)
     root = tree({"csrc/a.cu": "int whisper;\n"})
     assert run(root, "plugin/shout").by_id("plugin/shout").outcome is Outcome.APPLIED
     assert read_tree(root)["csrc/a.cu"] == b"int WHISPER;\n"
+
+
+def test_a_later_group_reports_the_files_own_lines(tree):
+    """A libcst transform inserts lines (`import sys`); the ast detector that runs after it
+    on the changed file still reports lines of the file as it was."""
+    code = ("import multiprocessing\nimport os\n\n\ndef start():\n"
+            "    ctx = multiprocessing.get_context(\"fork\")\n    os.fork()\n    return ctx\n")
+    root = tree({"vllm/worker.py": code})
+    report = run(root, "runtime/spawn-context", "detect/posix-calls", write=False)
+    new = report.changed["vllm/worker.py"][1].decode()
+    assert new.count("\n") > code.count("\n")  # the rewrite added lines above the call
+    (site,) = [s for t in report.transforms if t.id == "detect/posix-calls" for f in t.files for s in f.reported]
+    assert (site.line, site.column) == (7, 5)
+    assert new.splitlines()[site.line - 1].strip() != "os.fork()"  # the site is not a line of the new file

@@ -12,13 +12,13 @@ from . import registry
 from .model import FileResult, Outcome, Report, Site, TransformResult
 from .pipeline import KNOWN_LIMITS, Pipeline
 from .sources import SourceError, SourceFile
-from .transform import (CMakeTransform, Context, CppTransform, Edit, PythonTransform, TextTransform,
+from .transform import (CMakeTransform, Context, CppTransform, Edit, PythonDetector, PythonTransform, TextTransform,
                         Transform, TransformError, apply_edits)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "CMakeTransform", "Context", "CppTransform", "Edit", "FileResult", "KNOWN_LIMITS", "Outcome",
-    "Pipeline", "PythonTransform", "Report", "Site", "SourceError", "SourceFile", "TextTransform",
+    "Pipeline", "PythonDetector", "PythonTransform", "Report", "Site", "SourceError", "SourceFile", "TextTransform",
     "Transform", "TransformError", "TransformResult", "apply_edits", "registry",
 ]

@@ -13,7 +13,7 @@ from . import registry
 from .examples import cases, first_example
 from .transform import Transform
 
-FENCE = {"cpp": "cpp", "python": "python", "cmake": "cmake", "text": "text"}
+FENCE = {"cpp": "cpp", "python": "python", "python-ast": "python", "cmake": "cmake", "text": "text"}
 
 
 def page_name(t: Transform) -> str:

@@ -200,18 +200,18 @@ class Pipeline:
                     plans[t.id] = t.plan(TreeView(root, scanned, t, memo))
                     self._add_planned(work, scanned, t, t.plan_files(plans[t.id]))
 
-        python = [t for t in self.transforms if t.language == "python"]
+        python = [t for t in self.transforms if t.language.startswith("python")]
         plan(python)
         workers = min(self.jobs, len(work) // FILES_PER_WORKER)
         if workers <= 1:
-            plan([t for t in self.transforms if t.language != "python"])
+            plan([t for t in self.transforms if t not in python])
             return [process_file(w, plans) for w in work]
-        early = [w for w in work if all(t.language == "python" for t in w.transforms)]
+        early = [w for w in work if all(t in python for t in w.transforms)]
         with cf.ProcessPoolExecutor(max_workers=workers) as pool:
             # biggest first, one file per task: a few large Python files dominate the work
             first = {id(w): (len(w.transforms), pool.submit(process_file, w, dict(plans)))
                      for w in sorted(early, key=_weight)}
-            plan([t for t in self.transforms if t.language != "python"])
+            plan([t for t in self.transforms if t not in python])
             # a file a later plan gave more transforms runs again, with all of them
             rest = [w for w in work if id(w) not in first or first[id(w)][0] != len(w.transforms)]
             again = {id(w) for w in rest}
@@ -221,7 +221,7 @@ class Pipeline:
 
 
 def _weight(w: FileWork) -> int:
-    return -len(w.source.body) * (8 if w.transforms[0].language == "python" else 1)
+    return -len(w.source.body) * (8 if w.transforms[0].language.startswith("python") else 1)
 
 
 # -- one file -------------------------------------------------------------------
@@ -238,8 +238,14 @@ def process_file(work: FileWork, plans: dict) -> FileOutcome:
     body = source.body
     for language, group in _groups(work.transforms):
         current = SourceFile.from_bytes(source.path, body) if body is not source.body else source
-        run = _run_python if language == "python" else _run_edits
+        run = {"python": _run_python, "python-ast": _run_ast}.get(language, _run_edits)
         body = run(language, current, group, plans, results)
+        if current is not source:  # an earlier group changed the file: report the file's own lines
+            lines = _line_map(source.body, current.body)
+            for t in group:
+                r = results[t.id]
+                r.sites = [replace(x, line=lines.get(x.line, x.line)) for x in r.sites]
+                r.reported = [replace(x, line=lines.get(x.line, x.line)) for x in r.reported]
 
     ordered = [results[t.id] for t in work.transforms]
     new_raw = source.encode(body) if body != source.body else None
@@ -328,12 +334,13 @@ def _run_python(language, source, group, plans, results) -> bytes:
     changed_by: list[Context] = []
     lines: dict[int, int] | None = None  # line in the current module -> line in the file
     code, spans = source.body, None  # the current module's code and its top-level statements' lines
+    positions: dict = {}  # statement -> its nodes' positions within it, shared by the file's transforms
     for t in group:
         ctx = Context(t, source, plans.get(t.id))
         if t.anchor_re() is not None and spans is None:
             spans = statement_spans(code)
         wrapper = focus(module, code, t.anchor_re(), spans)
-        ctx.node_position = node_positions(wrapper)
+        ctx.node_position = node_positions(wrapper, positions)
         try:
             new_module = t.rewrite(wrapper, ctx)
         except Exception:
@@ -359,6 +366,29 @@ def _run_python(language, source, group, plans, results) -> bytes:
             results[ctx.transform.id] = _failed(ctx.transform, source.path, reason)
         return source.body
     return new
+
+
+def _run_ast(language, source, group, plans, results) -> bytes:
+    """Report-only Python detectors: one ``ast`` parse, no edits."""
+    import ast
+
+    try:
+        module = ast.parse(source.body, filename=source.path)
+    except (SyntaxError, ValueError) as exc:
+        reason = f"{source.path}: Python cannot parse it ({exc}); left unchecked"
+        for t in group:
+            results[t.id] = _failed(t, source.path, reason)
+        return source.body
+    for t in group:
+        ctx = Context(t, source, plans.get(t.id))
+        try:
+            t.rewrite(module, ctx)
+        except Exception:
+            results[t.id] = _crash(t, source.path)
+            continue
+        results[t.id] = _failed(t, source.path, f"{source.path}: detector {t.id} recorded an edit") \
+            if ctx.edits or ctx.sites else _result(ctx)
+    return source.body
 
 
 def _line_map(old: bytes, new: bytes) -> dict[int, int]:

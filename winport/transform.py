@@ -27,6 +27,8 @@ from .model import Site
 from .sources import PathMatcher, SourceFile
 
 if TYPE_CHECKING:  # pragma: no cover
+    import ast
+
     import libcst as cst
     import tree_sitter as ts
 
@@ -289,6 +291,21 @@ class PythonTransform(Transform):
         return re.compile(b"|".join(re.escape(a.encode()) for a in (*cls.anchors, "winport")))
 
     def rewrite(self, module: "cst.Module", ctx: Context) -> "cst.Module":  # pragma: no cover
+        raise NotImplementedError
+
+
+class PythonDetector(Transform):
+    """Python files read with the standard library's ``ast``, for report-only checks
+    (``fixes = False``): a report needs no concrete syntax tree, and ``ast`` parses
+    several times faster than libcst. ``rewrite(module, ctx)`` gets the
+    ``ast.Module`` and records ``ctx.report(winport.lang.pyast.position(...), ...)``;
+    an edit is an error."""
+
+    language = "python-ast"
+    globs = ("vllm/**/*.py",)
+    fixes = False
+
+    def rewrite(self, module: "ast.Module", ctx: Context) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
 

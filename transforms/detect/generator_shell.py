@@ -1,15 +1,14 @@
 from __future__ import annotations
 
-import libcst as cst
-import libcst.matchers as m
+import ast
 
-from winport.lang.python import PositionedTransformer
-from winport.transform import Context, PythonTransform
+from winport.lang.pyast import position
+from winport.transform import Context, PythonDetector
 
 UNIX_TOOLS = {"rm", "cp", "mv", "ln", "cat", "sed", "touch", "mkdir", "find"}
 
 
-class GeneratorShell(PythonTransform):
+class GeneratorShell(PythonDetector):
     """Report build-time generator scripts that run Unix tools.
 
     Why:
@@ -32,29 +31,25 @@ class GeneratorShell(PythonTransform):
     summary = "report csrc/ generator scripts that shell out to rm/cp/mv"
     globs = ("csrc/**/*.py",)
     triggers = ("subprocess",)
-    anchors = ("subprocess",)
-    fixes = False
 
-    def rewrite(self, wrapper, ctx: Context) -> cst.Module:
-        wrapper.visit(_Find(ctx))
-        return wrapper.module
+    def rewrite(self, module: ast.Module, ctx: Context) -> None:
+        calls = sorted((n for n in ast.walk(module) if isinstance(n, ast.Call)), key=lambda n: (n.lineno, n.col_offset))
+        for node in calls:
+            first = _command_head(node)
+            if first in UNIX_TOOLS:
+                ctx.report(position(ctx.source.body, node), f"runs `{first}`, which Windows does not have; "
+                                                            "use os/shutil")
 
 
-class _Find(PositionedTransformer):
-    def __init__(self, ctx: Context):
-        super().__init__()
-        self.ctx = ctx
-
-    def visit_Call(self, node: cst.Call) -> None:
-        if not m.matches(node.func, m.Attribute(value=m.Name("subprocess"))) or not node.args:
-            return
-        command = node.args[0].value
-        first = None
-        if isinstance(command, (cst.List, cst.Tuple)) and command.elements:
-            head = command.elements[0].value
-            if isinstance(head, cst.SimpleString):
-                first = str(head.evaluated_value)
-        elif isinstance(command, cst.SimpleString):
-            first = str(command.evaluated_value).split(" ", 1)[0]
-        if first in UNIX_TOOLS:
-            self.ctx.report(self.pos(node), f"runs `{first}`, which Windows does not have; use os/shutil")
+def _command_head(node: ast.AST) -> str | None:
+    """The program a ``subprocess.<call>(...)`` runs, when written out literally."""
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name) and node.func.value.id == "subprocess" and node.args):
+        return None
+    command = node.args[0]
+    if isinstance(command, (ast.List, ast.Tuple)) and command.elts:
+        head = command.elts[0]
+        return head.value if isinstance(head, ast.Constant) and isinstance(head.value, str) else None
+    if isinstance(command, ast.Constant) and isinstance(command.value, str):
+        return command.value.split(" ", 1)[0]
+    return None

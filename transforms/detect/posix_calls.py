@@ -1,10 +1,9 @@
 from __future__ import annotations
 
-import libcst as cst
-import libcst.matchers as m
+import ast
 
-from winport.lang.python import PositionedTransformer, is_win32_test
-from winport.transform import Context, PythonTransform
+from winport.lang.pyast import is_win32_test, position
+from winport.transform import Context, PythonDetector
 
 OS_CALLS = {"fork", "forkpty", "killpg", "getpgid", "setpgid", "setsid", "sched_yield", "sched_setaffinity",
             "sched_getaffinity", "getuid", "geteuid", "getloadavg", "mkfifo", "wait3", "wait4"}
@@ -12,7 +11,7 @@ SIGNALS = {"SIGUSR1", "SIGUSR2", "SIGTSTP", "SIGKILL", "SIGHUP", "SIGQUIT", "SIG
            "SIGCONT", "SIGSTOP"}
 
 
-class PosixCalls(PythonTransform):
+class PosixCalls(PythonDetector):
     """Report POSIX-only Python APIs that would run on Windows.
 
     Why:
@@ -37,39 +36,38 @@ class PosixCalls(PythonTransform):
     summary = "report os.fork/killpg/setsid..., POSIX signals, add_signal_handler and uvloop in vllm/"
     triggers = tuple(f"os.{c}(" for c in sorted(OS_CALLS)) + tuple(f"signal.{s}" for s in sorted(SIGNALS)) + (
         "add_signal_handler", "import uvloop")
-    anchors = (*sorted(OS_CALLS), *sorted(SIGNALS), "add_signal_handler", "uvloop")
-    fixes = False
 
-    def rewrite(self, wrapper, ctx: Context) -> cst.Module:
-        wrapper.visit(_Find(ctx))
-        return wrapper.module
+    def rewrite(self, module: ast.Module, ctx: Context) -> None:
+        _Find(ctx).visit(module)
 
 
-class _Find(PositionedTransformer):
+class _Find(ast.NodeVisitor):
     def __init__(self, ctx: Context):
-        super().__init__()
         self.ctx = ctx
-        self.skip = 0  # inside a branch Windows does not take
 
-    def visit_If(self, node: cst.If) -> bool:
+    def report(self, node: ast.AST, message: str) -> None:
+        self.ctx.report(position(self.ctx.source.body, node), message)
+
+    def visit_If(self, node: ast.If) -> None:
         if is_win32_test(node.test, negated=True):  # body not on Windows; orelse is
-            if node.orelse is not None:
-                node.orelse.visit(self)
-            return False
-        if is_win32_test(node.test):  # only the body runs on Windows
-            node.body.visit(self)
-            return False
-        return True
+            for stmt in node.orelse:
+                self.visit(stmt)
+        elif is_win32_test(node.test):  # only the body runs on Windows
+            for stmt in node.body:
+                self.visit(stmt)
+        else:
+            self.generic_visit(node)
 
-    def visit_Attribute(self, node: cst.Attribute) -> None:
-        owner, attr = node.value, node.attr.value
-        if m.matches(owner, m.Name("os")) and attr in OS_CALLS:
-            self.ctx.report(self.pos(node), f"os.{attr} does not exist on Windows")
-        elif m.matches(owner, m.Name("signal")) and attr in SIGNALS:
-            self.ctx.report(self.pos(node), f"signal.{attr} does not exist on Windows")
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        owner, attr = node.value, node.attr
+        if isinstance(owner, ast.Name) and owner.id == "os" and attr in OS_CALLS:
+            self.report(node, f"os.{attr} does not exist on Windows")
+        elif isinstance(owner, ast.Name) and owner.id == "signal" and attr in SIGNALS:
+            self.report(node, f"signal.{attr} does not exist on Windows")
         elif attr == "add_signal_handler":
-            self.ctx.report(self.pos(node), "add_signal_handler raises NotImplementedError on Windows")
+            self.report(node, "add_signal_handler raises NotImplementedError on Windows")
+        self.generic_visit(node)
 
-    def visit_Import(self, node: cst.Import) -> None:
-        if any(m.matches(a.name, m.Name("uvloop")) for a in node.names):
-            self.ctx.report(self.pos(node), "uvloop has no Windows build")
+    def visit_Import(self, node: ast.Import) -> None:
+        if any(alias.name == "uvloop" for alias in node.names):
+            self.report(node, "uvloop has no Windows build")

@@ -122,26 +122,32 @@ def focus(module: cst.Module, code: bytes, anchors: re.Pattern[bytes] | None,
     return FocusedWrapper(module, skip, units)
 
 
-def node_positions(wrapper) -> "Callable[[cst.CSTNode], tuple[int, int]]":
+def node_positions(wrapper, memo: dict | None = None) -> "Callable[[cst.CSTNode], tuple[int, int]]":
     """1-based (line, column) of an original node of ``wrapper``'s module, resolved
-    on first use: statement by statement for a :class:`FocusedWrapper` (a node outside
-    the visited statements falls back to the whole module)."""
+    on first use. For a :class:`FocusedWrapper`, visited statements are resolved one
+    at a time, in order, until the node is found (sites come in visiting order), and
+    ``memo`` keeps each statement's relative positions for the next transform of the
+    file; a node outside them falls back to the whole module."""
     cache: dict = {}
-    whole: list[bool] = []
+    pending = list(wrapper.units) if isinstance(wrapper, FocusedWrapper) else []
+    memo = {} if memo is None else memo
 
-    def resolve_visited() -> None:
-        module = wrapper.module
-        for stmt, line_offset, column in wrapper.units:
-            alone = MetadataWrapper(module.with_changes(header=[], body=[stmt], footer=[]), unsafe_skip_copy=True)
-            for node, rng in alone.resolve(PositionProvider).items():
-                if node is not alone.module:
-                    cache[node] = (rng.start.line + line_offset, rng.start.column + column + 1)
+    def resolve(stmt, line_offset: int, column: int) -> None:
+        kept = memo.get(id(stmt))
+        if kept is None or kept[0] is not stmt:
+            alone = MetadataWrapper(wrapper.module.with_changes(header=[], body=[stmt], footer=[]),
+                                    unsafe_skip_copy=True)
+            relative = {node: (rng.start.line, rng.start.column) for node, rng in
+                        alone.resolve(PositionProvider).items() if node is not alone.module}
+            kept = memo[id(stmt)] = (stmt, relative)
+        for node, (line, col) in kept[1].items():
+            cache[node] = (line + line_offset, col + column + 1)
 
     def position(node: cst.CSTNode) -> tuple[int, int]:
-        if not cache and isinstance(wrapper, FocusedWrapper):
-            resolve_visited()
-        if node not in cache and not whole:
-            whole.append(True)
+        while node not in cache and pending:
+            resolve(*pending.pop(0))
+        if node not in cache:
+            pending.clear()
             cache.update({n: (r.start.line, r.start.column + 1) for n, r in wrapper.resolve(PositionProvider).items()})
         return cache[node]
 
