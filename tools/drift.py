@@ -19,6 +19,7 @@ from pathlib import Path
 from winport import Outcome, Pipeline, registry
 from winport.fetch import fetch
 from winport.findings import from_report
+from winport.scope import classifier
 
 DEFAULT = ["0.14.1", "0.18.0", "0.26.0", "0.33.0"]
 
@@ -35,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default="docs/drift.md")
     args = ap.parse_args(argv)
 
-    columns, left = {}, {}
+    columns, left, by_scope, backends = {}, {}, {}, {}
     transforms = registry.select()
     with tempfile.TemporaryDirectory(prefix="winport-drift-") as tmp:
         for version in args.versions:
@@ -44,7 +45,14 @@ def main(argv: list[str] | None = None) -> int:
             report = Pipeline(transforms).run(str(root))
             columns[version] = {t.id: cell(t) for t in report.transforms}
             after = Pipeline(transforms).run(str(root), write=False)
-            left[version] = Counter(f.klass for f in from_report(after))
+            scope_of = classifier(str(root))
+            found = from_report(after, scope_of)
+            left[version] = Counter(f.klass for f in found)
+            by_scope[version] = Counter(f.scope or "python/build" for f in found)
+            # the detectors over the CPU and ROCm sources too (winport check --all-backends)
+            wide = Pipeline([registry.widened(t) if not t.fixes else t for t in transforms]).run(str(root), write=False)
+            backends[version] = Counter((f.klass, f.scope) for f in from_report(wide, scope_of)
+                                        if f.scope in ("cpu", "rocm"))
             shutil.rmtree(root)
             print(f"{version}: ported", file=sys.stderr)
 
@@ -58,6 +66,16 @@ def main(argv: list[str] | None = None) -> int:
               "| class | " + " | ".join(args.versions) + " |", "|---|" + "---|" * len(args.versions)]
     for klass in sorted({k for c in left.values() for k in c}):
         lines.append(f"| {klass} | " + " | ".join(str(left[v].get(klass, 0)) for v in args.versions) + " |")
+    lines += ["", "Where those findings are (C-family files by the build that compiles them, from CMake's "
+              "source lists):", "", "| where | " + " | ".join(args.versions) + " |", "|---|" + "---|" * len(args.versions)]
+    for where in ("cuda", "unlisted", "python/build"):
+        lines.append(f"| {where} | " + " | ".join(str(by_scope[v].get(where, 0)) for v in args.versions) + " |")
+    lines += ["", "## The other backends (`winport check --all-backends`): detector findings in csrc/cpu and "
+              "csrc/rocm", "", "| class | backend | " + " | ".join(args.versions) + " |",
+              "|---|---|" + "---|" * len(args.versions)]
+    for klass, where in sorted({k for c in backends.values() for k in c}):
+        lines.append(f"| {klass} | {where} | " + " | ".join(str(backends[v].get((klass, where), 0))
+                                                              for v in args.versions) + " |")
     text = "\n".join(lines) + "\n"
     Path(args.out).write_text(text)
     print(text)

@@ -45,6 +45,7 @@ class VariableLengthArrays(CppTransform):
     def rewrite(self, tree, ctx: Context) -> None:
         root = tree.root_node
         macros = None
+        functions: dict[int, tuple[set[str], list[tuple[int, set[str]]]]] = {}
         query = "(declaration declarator: [(array_declarator) (init_declarator (array_declarator))] @a) @d"
         for name, node in treesitter.captures(self.language, query, root):
             if name != "d":
@@ -52,7 +53,10 @@ class VariableLengthArrays(CppTransform):
             func = enclosing(node, "function_definition")
             if func is None or not msvc_sees(node):
                 continue
-            runtime = _runtime_names(func, node)
+            if func.id not in functions:
+                functions[func.id] = _runtime_names(func)
+            params, locals_ = functions[func.id]
+            runtime = params.union(*(names for start, names in locals_ if start < node.start_byte))
             for array in _arrays(node):
                 size = array.child_by_field_name("size")
                 used = sorted(_identifiers(size) & runtime) if size is not None else []
@@ -90,23 +94,23 @@ def _identifiers(expr) -> set[str]:
     return out
 
 
-def _runtime_names(func, before) -> set[str]:
-    """The function's parameters and the locals declared before ``before`` without const/constexpr."""
-    names: set[str] = set()
+def _runtime_names(func) -> tuple[set[str], list[tuple[int, set[str]]]]:
+    """The function's parameters, and (start byte, names) of each local declaration
+    without const/constexpr/static."""
+    params: set[str] = set()
     declarator = func.child_by_field_name("declarator")
-    params = declarator.child_by_field_name("parameters") if declarator is not None else None
-    for param in params.named_children if params is not None else ():
-        names |= {n.text.decode() for n in _declared(param.child_by_field_name("declarator"))}
+    plist = declarator.child_by_field_name("parameters") if declarator is not None else None
+    for param in plist.named_children if plist is not None else ():
+        params |= {n.text.decode() for n in _declared(param.child_by_field_name("declarator"))}
+    locals_: list[tuple[int, set[str]]] = []
     body = func.child_by_field_name("body")
     for _, decl in treesitter.captures("cpp", "(declaration) @d", body) if body is not None else ():
-        if decl.start_byte >= before.start_byte:
-            continue
         qualifiers = {c.text.decode() for c in decl.children if c.type in ("type_qualifier", "storage_class_specifier")}
         if qualifiers & {"const", "constexpr", "static"}:
             continue
-        for d in decl.children_by_field_name("declarator"):
-            names |= {n.text.decode() for n in _declared(d)}
-    return names
+        names = {n.text.decode() for d in decl.children_by_field_name("declarator") for n in _declared(d)}
+        locals_.append((decl.start_byte, names))
+    return params, locals_
 
 
 def _declared(declarator) -> list:
