@@ -168,8 +168,14 @@ def main(argv: list[str] | None = None) -> int:
                       f"x{min(b['m']['check']) / min(a['m']['check']):.2f}."]
     text = "\n".join(lines) + "\n"
     print(text)
-    Path(args.out).write_text(text)
+    out = Path(args.out)
+    # hand-written notes below the marker survive regeneration
+    notes = out.read_text().partition(NOTES)[2] if out.exists() and NOTES in out.read_text() else ""
+    out.write_text(text + ("\n" + NOTES + notes if notes else ""))
     return 0
+
+
+NOTES = "<!-- notes: kept by bench/bench.py -->"
 
 
 if __name__ == "__main__":

@@ -109,3 +109,16 @@ def test_findings_say_which_build_compiles_the_file(tree):
     assert "4 finding(s) (1 CPU backend, 1 no CUDA target compiles it;" in res.stdout.splitlines()[-1]
     sarif = json.loads(check("--all-backends", "--format", "sarif", root).stdout)
     assert {r["properties"]["scope"] for r in sarif["runs"][0]["results"]} == {"cuda", "cpu", "unlisted"}
+
+
+def test_widened_detectors_travel_to_worker_processes():
+    """--all-backends drops a detector's exclude globs on an instance that pickles (the
+    worker processes receive it) and keeps its class."""
+    import pickle
+
+    from winport import registry
+
+    t = registry.get("detect/gnu-extensions")
+    wide = pickle.loads(pickle.dumps(registry.widened(t)))
+    assert type(wide) is type(t) and wide.exclude == () and t.exclude
+    assert wide.matcher()("csrc/cpu/x.cpp") and not t.matcher()("csrc/cpu/x.cpp")

@@ -84,5 +84,6 @@ def widened(t: Transform) -> Transform:
     detectors over the CPU and ROCm sources too)."""
     if not t.exclude:
         return t
-    cls = type(t)
-    return type(cls.__name__, (cls,), {"exclude": (), "__doc__": cls.__doc__, "__module__": cls.__module__})()
+    wide = type(t)()
+    wide.exclude = ()
+    return wide

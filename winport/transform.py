@@ -162,6 +162,11 @@ def _indent(block: str, indent: str) -> str:
     return "".join((indent + line if line.strip() else "") + "\n" for line in lines)
 
 
+@functools.cache
+def _path_matcher(globs: tuple[str, ...], exclude: tuple[str, ...]) -> PathMatcher:
+    return PathMatcher(globs, exclude)
+
+
 class Transform:
     """Base of every transform; subclass one of the four language families."""
 
@@ -181,10 +186,10 @@ class Transform:
     fixes: ClassVar[bool] = True
 
     # -- derived, cached per class ------------------------------------------
-    @classmethod
-    @functools.cache
-    def matcher(cls) -> PathMatcher:
-        return PathMatcher(cls.globs, cls.exclude)
+    def matcher(self) -> PathMatcher:
+        """Which paths the transform reads (an instance may drop ``exclude``, as
+        ``winport check --all-backends`` does for the detectors)."""
+        return _path_matcher(self.globs, self.exclude)
 
     @classmethod
     @functools.cache
@@ -200,9 +205,8 @@ class Transform:
         the pipeline asks only where a multi-pattern scan found one as a substring."""
         return not cls.trigger_words or cls.trigger_re().search(data) is not None
 
-    @classmethod
-    def wants(cls, path: str, data: bytes) -> bool:
-        return cls.matcher()(path) and cls.trigger_re().search(data) is not None
+    def wants(self, path: str, data: bytes) -> bool:
+        return self.matcher()(path) and self.trigger_re().search(data) is not None
 
     @classmethod
     def area(cls) -> str:
