@@ -214,9 +214,9 @@ class Pipeline:
             plan([t for t in self.transforms if t not in python])
             # a file a later plan gave more transforms runs again, with all of them
             rest = [w for w in work if id(w) not in first or first[id(w)][0] != len(w.transforms)]
-            again = {id(w) for w in rest}
+            later = {id(w) for w in rest}
             second = list(pool.map(process_file, sorted(rest, key=_weight), [plans] * len(rest), chunksize=1))
-            done = [f.result() for key, (_, f) in first.items() if key not in again] + second
+            done = [f.result() for key, (_, f) in first.items() if key not in later] + second
         return sorted(done, key=lambda out: out.path)
 
 

@@ -18,6 +18,7 @@ CUDA, CUTLASS, the standard library) are not followed.
 from __future__ import annotations
 
 import fnmatch
+import os
 import posixpath
 import re
 from dataclasses import dataclass, field
@@ -162,8 +163,6 @@ def classifier(root: str) -> Callable[[str], str | None]:
     ``"cuda"`` (a CUDA translation unit or a file one includes), ``"cpu"`` or
     ``"rocm"`` (those backends' folders), ``"unlisted"`` (no CUDA target reaches it);
     None for other files."""
-    import os
-
     files = [p for p in discover(root) if p.startswith("csrc/")]
     present = set(files)
 
