@@ -63,16 +63,16 @@ def test_spans_group_statements_as_libcst_does():
 
 def test_visit_skips_statements_without_an_anchor():
     module = cst.parse_module(CODE)
-    wrapper = focus(module, CODE, re.compile(rb"fork"), statement_spans(CODE))
+    wrapper = focus(module, re.compile(rb"fork"), statement_spans(CODE))
     assert isinstance(wrapper, FocusedWrapper)
     names = Names()
     wrapper.visit(names)
     assert names.seen == ["anchored", "Holder", "anchored_method"]
     full = Names()
-    focus(module, CODE, None, statement_spans(CODE)).visit(full)
+    focus(module, None, statement_spans(CODE)).visit(full)
     assert full.seen == ["anchored", "Holder", "plain", "anchored_method", "other"]
     # spans that do not line up with libcst's statements: everything is visited
-    assert not isinstance(focus(module, CODE, re.compile(rb"fork"), statement_spans(CODE)[:-1]), FocusedWrapper)
+    assert not isinstance(focus(module, re.compile(rb"fork"), statement_spans(CODE)[:-1]), FocusedWrapper)
 
 
 def test_skipped_statements_come_back_unchanged():
@@ -84,7 +84,7 @@ def test_skipped_statements_come_back_unchanged():
             return updated.with_changes(value="7")
 
     module = cst.parse_module(CODE)
-    out = focus(module, CODE, re.compile(rb"fork"), statement_spans(CODE)).visit(Rename()).code
+    out = focus(module, re.compile(rb"fork"), statement_spans(CODE)).visit(Rename()).code
     assert "os.FORK()" in out and "return 2" in out and "return 1" in out  # other()/plain() untouched
     assert "x = 1; y = 2" in out
 
@@ -97,7 +97,7 @@ def test_positions_per_statement_equal_the_whole_module(path):
     code = CODE if path is None else path.read_bytes()
     module = cst.parse_module(code)
     whole = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-    wrapper = focus(module, code, re.compile(rb"[a-z]"), statement_spans(code))  # every statement visited
+    wrapper = focus(module, re.compile(rb"[a-z]"), statement_spans(code))  # every statement visited
     position = node_positions(wrapper)
     checked = 0
     for node, rng in whole.items():

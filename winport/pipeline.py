@@ -339,7 +339,7 @@ def _run_python(language, source, group, plans, results) -> bytes:
         ctx = Context(t, source, plans.get(t.id))
         if t.anchor_re() is not None and spans is None:
             spans = statement_spans(code)
-        wrapper = focus(module, code, t.anchor_re(), spans)
+        wrapper = focus(module, t.anchor_re(), spans)
         ctx.node_position = node_positions(wrapper, positions)
         try:
             new_module = t.rewrite(wrapper, ctx)

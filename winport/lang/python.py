@@ -39,15 +39,23 @@ class Span:
     last: int
     column: int
     body: "list[Span] | None" = None
+    text: bytes = b""  # the statement's lines
 
 
 def statement_spans(code: bytes) -> list[Span] | None:
     """The spans of the module's top-level statements, read with the fast ``ast``
     parser (class bodies too). None when ``ast`` cannot parse the code."""
     try:
-        return _spans(ast.parse(code).body)
+        spans = _spans(ast.parse(code).body)
     except (SyntaxError, ValueError, RecursionError):
         return None
+    starts = [0, *(m_.end() for m_ in re.finditer(rb"\n", code)), len(code)]
+    stack = list(spans)
+    while stack:
+        span = stack.pop()
+        span.text = code[starts[span.first - 1]:starts[min(span.last, len(starts) - 1)]]
+        stack.extend(span.body or ())
+    return spans
 
 
 def _spans(body: list[ast.stmt]) -> list[Span]:
@@ -96,19 +104,17 @@ class FocusedWrapper(MetadataWrapper):
         return super().visit(visitor)
 
 
-def focus(module: cst.Module, code: bytes, anchors: re.Pattern[bytes] | None,
-          spans: list[Span] | None) -> MetadataWrapper:
+def focus(module: cst.Module, anchors: re.Pattern[bytes] | None, spans: list[Span] | None) -> MetadataWrapper:
     """The wrapper a transform visits: every statement when ``anchors`` is None or the
     spans do not line up with libcst's statements, else only those whose lines match."""
     if anchors is None or spans is None or len(spans) != len(module.body):
         return MetadataWrapper(module, unsafe_skip_copy=True)
-    starts = [0, *(m_.end() for m_ in re.finditer(rb"\n", code)), len(code)]
     skip: set[int] = set()
     units: list[tuple[cst.CSTNode, int, int]] = []
 
     def walk(body, spans: list[Span]) -> None:
         for stmt, span in zip(body, spans):
-            if not anchors.search(code[starts[span.first - 1]:starts[min(span.last, len(starts) - 1)]]):
+            if not anchors.search(span.text):
                 skip.add(id(stmt))
                 continue
             inner = stmt.body.body if isinstance(stmt, cst.ClassDef) and isinstance(stmt.body, cst.IndentedBlock) \
