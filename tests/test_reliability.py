@@ -243,3 +243,32 @@ def test_lock_is_exclusive(tmp_path):
     with TreeLock(str(tmp_path)):
         with pytest.raises(TreeLocked):
             TreeLock(str(tmp_path)).__enter__()
+
+
+@pytest.mark.parametrize("where", ["_take", "_release"])
+def test_signal_while_taking_or_releasing_the_lock_leaves_none(tmp_path, monkeypatch, where):
+    """A signal that arrives while the lock file is being created or removed is
+    held back until the step is complete, and the lock never outlives the run."""
+
+    class Stop(BaseException):
+        pass
+
+    def handler(signum, frame):
+        raise Stop
+
+    step = getattr(TreeLock, where)
+
+    def signalled(self):
+        os.kill(os.getpid(), signal.SIGINT)  # held back by the mask, delivered after the step
+        step(self)
+        assert self.held == (where == "_take")  # the step ran to its end first
+
+    previous = signal.signal(signal.SIGINT, handler)
+    monkeypatch.setattr(TreeLock, where, signalled)
+    try:
+        with pytest.raises(Stop):
+            with TreeLock(str(tmp_path)):
+                pass
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert not (tmp_path / LOCK_NAME).exists()

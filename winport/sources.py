@@ -220,6 +220,22 @@ class TreeLock:
         self.held = False
 
     def __enter__(self) -> "TreeLock":
+        # A signal between creating the file and noting that we hold it would leave the
+        # lock behind: take it with SIGINT/SIGTERM held back, and give it up again if
+        # one is delivered as they are let through (the with-block never started).
+        try:
+            with _signals_deferred():
+                self._take()
+        except BaseException:
+            self._release()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        with _signals_deferred():
+            self._release()
+
+    def _take(self) -> None:
         for _ in range(2):
             try:
                 fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
@@ -233,14 +249,15 @@ class TreeLock:
                 except FileNotFoundError:
                     pass
                 continue
+            self.held = True
             with os.fdopen(fd, "w") as fh:
                 fh.write(f"{os.getpid()}\n")
-            self.held = True
-            return self
+            return
         raise TreeLocked(f"{LOCK_NAME}: cannot take the tree's lock")
 
-    def __exit__(self, *exc) -> None:
+    def _release(self) -> None:
         if self.held:
+            self.held = False
             try:
                 os.unlink(self.path)
             except FileNotFoundError:
