@@ -92,11 +92,21 @@ class Pipeline:
         """Read each file some transform's globs match, once, and keep those whose
         bytes contain a trigger of a transform that wants it."""
         work, scanned = [], {}
-        # every trigger of every transform found in one pass over each file
-        triggers = sorted({trigger for t in self.transforms for trigger in t.triggers})
-        automaton = ahocorasick_rs.BytesAhoCorasick([x.encode() for x in triggers]) if triggers else None
+        # transforms with the same globs share one matcher, tried once per path; each set
+        # of matching globs selects its transforms (in run order) and one automaton that
+        # finds all their triggers in one pass over a file
+        matchers = list({id(t.matcher()): t.matcher() for t in self.transforms}.values())
+        chooses: dict[tuple[bool, ...], tuple[list[Transform], list[str], object]] = {}
         for path in discover(root):
-            wanting = [t for t in self.transforms if t.matcher()(path)]
+            key = tuple(matches(path) for matches in matchers)
+            choice = chooses.get(key)
+            if choice is None:
+                on = {id(matches) for matches, hit in zip(matchers, key) if hit}
+                wanting = [t for t in self.transforms if id(t.matcher()) in on]
+                triggers = sorted({trigger for t in wanting for trigger in t.triggers})
+                automaton = ahocorasick_rs.BytesAhoCorasick([x.encode() for x in triggers]) if triggers else None
+                choice = chooses[key] = (wanting, triggers, automaton)
+            wanting, triggers, automaton = choice
             if not wanting:
                 continue
             try:
@@ -189,8 +199,11 @@ class Pipeline:
         work.sort(key=lambda w: w.source.path)
 
     def _plan_and_process(self, root: str, work: list[FileWork], scanned: dict[str, SourceFile]) -> list[FileOutcome]:
-        """Plan, then process every file. With worker processes, the Python files (whose
-        transforms plan little) start in the workers while the parent plans the rest."""
+        """Plan, then process every file. With more than one job, ``jobs - 1`` worker
+        processes and the parent share the files: the Python files (whose transforms
+        plan little) start in the workers while the parent plans the rest; the parent,
+        which holds the plans' parse trees and compiled queries, then takes the tasks no
+        worker has started yet, smallest first, while the workers go from the biggest."""
         plans: dict = {}
         memo: dict = {}
 
@@ -202,22 +215,31 @@ class Pipeline:
 
         python = [t for t in self.transforms if t.language.startswith("python")]
         plan(python)
-        workers = min(self.jobs, len(work) // FILES_PER_WORKER)
-        if workers <= 1:
+        workers = min(self.jobs - 1, len(work) // FILES_PER_WORKER)
+        if workers < 1:
             plan([t for t in self.transforms if t not in python])
             return [process_file(w, plans) for w in work]
         early = [w for w in work if all(t in python for t in w.transforms)]
         with cf.ProcessPoolExecutor(max_workers=workers) as pool:
             # biggest first, one file per task: a few large Python files dominate the work
-            first = {id(w): (len(w.transforms), pool.submit(process_file, w, dict(plans)))
-                     for w in sorted(early, key=_weight)}
+            tasks: list[tuple[FileWork, int, cf.Future]] = [
+                (w, len(w.transforms), pool.submit(process_file, w, _plans_for(w, plans)))
+                for w in sorted(early, key=_weight)]
             plan([t for t in self.transforms if t not in python])
             # a file a later plan gave more transforms runs again, with all of them
-            rest = [w for w in work if id(w) not in first or first[id(w)][0] != len(w.transforms)]
-            later = {id(w) for w in rest}
-            second = list(pool.map(process_file, sorted(rest, key=_weight), [plans] * len(rest), chunksize=1))
-            done = [f.result() for key, (_, f) in first.items() if key not in later] + second
+            started = {id(w): n for w, n, _ in tasks}
+            tasks = [task for task in tasks if task[1] == len(task[0].transforms)]
+            rest = [w for w in work if started.get(id(w)) != len(w.transforms)]
+            tasks += [(w, len(w.transforms), pool.submit(process_file, w, _plans_for(w, plans)))
+                      for w in sorted(rest, key=_weight)]
+            done = [process_file(w, plans) for w, _, future in reversed(tasks) if future.cancel()]
+            done += [future.result() for _, _, future in tasks if not future.cancelled()]
         return sorted(done, key=lambda out: out.path)
+
+
+def _plans_for(w: FileWork, plans: dict) -> dict:
+    """The plans of the file's transforms: what a worker needs of them."""
+    return {t.id: plans[t.id] for t in w.transforms if t.id in plans}
 
 
 def _weight(w: FileWork) -> int:
