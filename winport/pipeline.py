@@ -341,7 +341,66 @@ def _run_edits(language, source, group, plans, results) -> bytes:
 
 
 def _run_python(language, source, group, plans, results) -> bytes:
-    """libcst family: parse once, each transform returns a new module."""
+    """libcst family. When every transform of the group has anchors, libcst parses
+    only the statements they need (:class:`~winport.lang.python.Partial`), else (or
+    where the partial module cannot stand for the file) the whole module."""
+    anchors = [t.anchor_re() for t in group]
+    if all(a is not None for a in anchors):
+        new = _run_python_partial(source, group, plans, results)
+        if new is not None:
+            return new
+    return _run_python_whole(source, group, plans, results)
+
+
+def _run_python_partial(source, group, plans, results) -> bytes | None:
+    """Each transform sees a partial module of the file as the earlier ones left it;
+    None where a partial module cannot stand for the file (nothing is kept then)."""
+    import re
+
+    from .lang.python import Partial, focus, node_positions
+
+    code = source.body
+    lines: dict[int, int] | None = None  # line in ``code`` -> line in the file
+    changed_by: list[Context] = []
+    todo = list(group)
+    while todo:
+        part = Partial.build(code, re.compile(b"|".join(t.anchor_re().pattern for t in todo)))
+        if part is None:
+            return None
+        positions: dict = {}  # statement -> its nodes' positions within it, shared by the transforms
+        rest: list[Transform] = []
+        for i, t in enumerate(todo):
+            ctx = Context(t, source, plans.get(t.id))
+            wrapper = focus(part.module, t.anchor_re(), part.spans)
+            ctx.node_position = node_positions(wrapper, positions, part.line_of)
+            token = part.active()
+            try:
+                new_module = t.rewrite(wrapper, ctx)
+            except Exception:
+                results[t.id] = _crash(t, source.path)
+                continue
+            finally:
+                part.reset(token)
+            if lines is not None:  # an earlier transform moved lines: report the file's own
+                for sites in (ctx.sites, ctx.already_sites, ctx.reported):
+                    sites[:] = [replace(s, line=lines.get(s.line, s.line)) for s in sites]
+            results[t.id] = _result(ctx)
+            if ctx.sites:
+                spliced = part.splice(new_module, wrapper)
+                if spliced is None:
+                    return None
+                code = spliced
+                changed_by.append(ctx)
+                rest = todo[i + 1:]
+                if rest:
+                    lines = _line_map(source.body, code)
+                break
+        todo = rest
+    return _guarded(source, code, changed_by, results)
+
+
+def _run_python_whole(source, group, plans, results) -> bytes:
+    """libcst family on the whole module: parse once, each transform returns a new module."""
     import libcst as cst
 
     from .lang.python import focus, node_positions, statement_spans
@@ -378,9 +437,14 @@ def _run_python(language, source, group, plans, results) -> bytes:
             if t is not group[-1]:
                 code, spans = module.bytes, None
                 lines = _line_map(source.body, code)
+    return _guarded(source, module.bytes if changed_by else source.body, changed_by, results)
+
+
+def _guarded(source, new: bytes, changed_by: list[Context], results) -> bytes:
+    """``new``, unless it does not compile where the original did (then the file is
+    left as it was and its changing transforms fail)."""
     if not changed_by:
         return source.body
-    new = module.bytes
     error = python_error(new, source.path)
     if error and not python_error(source.body, source.path):
         reason = f"{source.path}: re-parse guard: the rewrite does not compile ({error}); file left untouched"

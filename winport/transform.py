@@ -282,9 +282,13 @@ class PythonTransform(Transform):
     language = "python"
     globs = ("vllm/**/*.py",)
     #: Words one of which occurs in every top-level statement (function, class, ...)
-    #: the transform must visit. When set, ``wrapper.visit`` skips the other
-    #: top-level statements (a large file's visit costs far more than its parse);
-    #: statements holding "winport" (the transform's own marks) are always visited.
+    #: the transform must visit or look at. When set, ``wrapper.visit`` skips the
+    #: other top-level statements (a large file's visit costs far more than its
+    #: parse), and when every transform of a file has anchors libcst parses only the
+    #: statements holding them, the imports and the docstring: ``wrapper.module`` is
+    #: then that partial module (``has_module_level``, ``module_aliases`` and
+    #: ``imports_module`` still answer for the whole file). Statements holding
+    #: "winport" (the transform's own marks) are always visited.
     anchors: ClassVar[tuple[str, ...] | None] = None
 
     @classmethod

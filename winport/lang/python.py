@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import ast
 import re
-from dataclasses import dataclass
+import contextvars
+from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
 import libcst as cst
@@ -40,6 +41,9 @@ class Span:
     column: int
     body: "list[Span] | None" = None
     text: bytes = b""  # the statement's lines
+    nodes: list = field(default_factory=list)  # its ``ast`` statements
+    start: int = 0  # byte offsets of its lines in the code
+    end: int = 0
 
 
 def statement_spans(code: bytes) -> list[Span] | None:
@@ -53,7 +57,8 @@ def statement_spans(code: bytes) -> list[Span] | None:
     stack = list(spans)
     while stack:
         span = stack.pop()
-        span.text = code[starts[span.first - 1]:starts[min(span.last, len(starts) - 1)]]
+        span.start, span.end = starts[span.first - 1], starts[min(span.last, len(starts) - 1)]
+        span.text = code[span.start:span.end]
         stack.extend(span.body or ())
     return spans
 
@@ -67,9 +72,10 @@ def _spans(body: list[ast.stmt]) -> list[Span]:
         simple = not hasattr(stmt, "body")
         if simple and last_simple and spans and first == spans[-1].last:
             spans[-1].last = max(spans[-1].last, last)
+            spans[-1].nodes.append(stmt)
         else:
             spans.append(Span(first, last, stmt.col_offset, _spans(stmt.body) if isinstance(stmt, ast.ClassDef)
-                              else None))
+                              else None, nodes=[stmt]))
         last_simple = simple
     return spans
 
@@ -86,21 +92,30 @@ class FocusedWrapper(MetadataWrapper):
         self.skip = skip  # id() of skipped statements
         # the innermost visited statements: (statement, first line - 1 of its code, its column)
         self.units = units
+        # id() of each statement a transformer's visit made of a top-level one -> (its
+        # index in the module's body, the new statement, kept alive so the id stays its own)
+        self.derived: dict[int, tuple[int, cst.CSTNode]] = {}
 
     def visit(self, visitor):
-        if self.skip:
-            on_visit, on_leave = visitor.on_visit, visitor.on_leave
-            skip = self.skip
+        on_visit, on_leave = visitor.on_visit, visitor.on_leave
+        skip, derived = self.skip, self.derived
+        top = {id(stmt): k for k, stmt in enumerate(self.module.body)}
 
-            def visiting(node):
-                return False if id(node) in skip else on_visit(node)
+        def visiting(node):
+            return False if id(node) in skip else on_visit(node)
 
-            def leaving(original, *updated):  # a transformer passes the updated node, a visitor not
-                if id(original) in skip:
-                    return original if updated else None
-                return on_leave(original, *updated)
+        def leaving(original, *updated):  # a transformer passes the updated node, a visitor not
+            if id(original) in skip:
+                return original if updated else None
+            result = on_leave(original, *updated)
+            k = top.get(id(original))
+            if updated and k is not None:
+                for node in result.nodes if isinstance(result, cst.FlattenSentinel) else [result]:
+                    if isinstance(node, cst.CSTNode):
+                        derived[id(node)] = (k, node)
+            return result
 
-            visitor.on_visit, visitor.on_leave = visiting, leaving  # type: ignore[method-assign]
+        visitor.on_visit, visitor.on_leave = visiting, leaving  # type: ignore[method-assign]
         return super().visit(visitor)
 
 
@@ -128,12 +143,195 @@ def focus(module: cst.Module, anchors: re.Pattern[bytes] | None, spans: list[Spa
     return FocusedWrapper(module, skip, units)
 
 
-def node_positions(wrapper, memo: dict | None = None) -> "Callable[[cst.CSTNode], tuple[int, int]]":
+# -- a partial module: the statements a file's transforms need -----------------------
+@dataclass
+class Omitted:
+    """What the top-level statements a :class:`Partial` leaves out hold: the names their
+    functions, classes and one-name assignments define, and for each module the names
+    ``import module [as name]`` binds anywhere in them. :func:`has_module_level` and
+    :func:`module_aliases` answer for the whole file with it."""
+
+    names: set[str] = field(default_factory=set)
+    imports: dict[str, set[str]] = field(default_factory=dict)
+
+
+_OMITTED: "contextvars.ContextVar[Omitted | None]" = contextvars.ContextVar("winport_omitted", default=None)
+# Above this share of a file's bytes, a partial module saves too little to be worth it.
+PARTIAL_MOST = 0.8
+_CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=]")
+
+
+class Partial:
+    """The top-level statements of a file that its transforms need, parsed by libcst
+    alone: those holding an anchor, the top-level import statements and the module
+    docstring. Transforms see a module of just these (:meth:`active` lets the
+    module-level helpers answer for the whole file), and :meth:`splice` puts a
+    rewritten module back into the file statement by statement; the rest of the
+    file is never parsed, visited or generated by libcst.
+
+    :meth:`build` gives None where the two could differ (an encoding declaration,
+    lone CR newlines, nearly every statement needed, ...); :meth:`splice` gives None
+    for an edit it cannot place as libcst would (a statement removed, or one added
+    before the first kept statement or after a compound one). The caller then works
+    on the whole module."""
+
+    def __init__(self, code: bytes, spans: list[Span], module: cst.Module, omitted: Omitted,
+                 line_of: dict[int, int]):
+        self.code = code
+        self.spans = spans  # of the kept statements, lines and bytes of ``code``
+        self.module = module
+        self.omitted = omitted
+        self.line_of = line_of  # line of ``module`` -> line of ``code``
+
+    @classmethod
+    def build(cls, code: bytes, anchors: "re.Pattern[bytes]", most: float | None = None) -> "Partial | None":
+        most = PARTIAL_MOST if most is None else most
+        if code.startswith(b"\xef\xbb\xbf") or any(_CODING.match(line) for line in code.split(b"\n", 2)[:2]) \
+                or code.count(b"\r") != code.count(b"\r\n"):
+            return None
+        spans = statement_spans(code)
+        if not spans:
+            return None
+        keep = [i for i, span in enumerate(spans)
+                if anchors.search(span.text) or _is_import(span) or (i == 0 and _is_docstring(span))]
+        kept = [spans[i] for i in keep]
+        if not kept or sum(len(span.text) for span in kept) > most * len(code) or not kept[-1].text.endswith(b"\n"):
+            return None
+        try:
+            module = cst.parse_module(b"".join(span.text for span in kept))
+        except cst.ParserSyntaxError:
+            return None
+        if len(module.body) != len(kept):
+            return None
+        # what libcst would have found in the whole file: its first newline, first indent
+        first_newline = code.find(b"\n")
+        newline = "\r\n" if first_newline > 0 and code[first_newline - 1] == 0x0D else "\n"
+        indent = _first_indent(code, spans)
+        module = module.with_changes(default_newline=newline, **({"default_indent": indent} if indent else {}))
+        line_of: dict[int, int] = {}
+        for span in kept:
+            for line in range(span.first, span.last + 1):
+                line_of[len(line_of) + 1] = line
+        kept_ids = set(keep)
+        return cls(code, kept, module, _omitted([span for i, span in enumerate(spans) if i not in kept_ids]),
+                   line_of)
+
+    def active(self) -> "contextvars.Token":
+        """Make the module-level helpers answer for the whole file (``reset`` after)."""
+        return _OMITTED.set(self.omitted)
+
+    @staticmethod
+    def reset(token: "contextvars.Token") -> None:
+        _OMITTED.reset(token)
+
+    def splice(self, new: cst.Module, wrapper: FocusedWrapper) -> bytes | None:
+        """The file with ``new`` (the partial module as ``wrapper``'s visits and the
+        transform left it) in place of the kept statements. A statement ``new`` shares
+        with the partial module stays as it is; one a visit made of a kept statement
+        replaces it; one from elsewhere goes after the kept statement before it."""
+        if new.header or new.footer:
+            return None
+        old = self.module.body
+        origin = {id(stmt): (k, False) for k, stmt in enumerate(old)}
+        origin.update({key: (k, True) for key, (k, _) in wrapper.derived.items()})
+        groups: list[tuple[int | None, bool, list[cst.BaseStatement]]] = []
+        for stmt in new.body:
+            k, changed = origin.get(id(stmt), (None, True))
+            if groups and groups[-1][0] == k:
+                groups[-1][2].append(stmt)
+            else:
+                groups.append((k, changed, [stmt]))
+        order = [k for k, _, _ in groups if k is not None]
+        if order != list(range(len(old))):  # a kept statement removed, moved or split apart
+            return None
+        pieces: list[tuple[int, int, bytes]] = []
+        before: int | None = None
+        for k, changed, stmts in groups:
+            text = "".join(new.code_for_node(stmt) for stmt in stmts).encode() if changed else b""
+            if k is None:
+                if before is None or any(hasattr(node, "body") for node in self.spans[before].nodes):
+                    return None  # libcst would place it before the gap's comments, or in a block's footer
+                pieces.append((self.spans[before].end, self.spans[before].end, text))
+                continue
+            span = self.spans[k]
+            if changed and text != self.code[span.start:span.end]:
+                pieces.append((span.start, span.end, text))
+            before = k
+        out, at = [], 0
+        for start, end, text in pieces:
+            out += [self.code[at:start], text]
+            at = end
+        return b"".join([*out, self.code[at:]])
+
+
+def _is_import(span: Span) -> bool:
+    return all(isinstance(node, (ast.Import, ast.ImportFrom)) for node in span.nodes)
+
+
+def _is_docstring(span: Span) -> bool:
+    node = span.nodes[0]
+    return isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+
+
+def _first_indent(code: bytes, spans: list[Span]) -> str | None:
+    """The indentation of the first indented statement line (libcst's default indent:
+    its first INDENT token)."""
+    first: tuple[int, str] | None = None
+    starts = None
+    stack = [node for span in spans for node in span.nodes]
+    while stack:
+        node = stack.pop()
+        for part in ("body", "orelse", "finalbody", "handlers", "cases"):
+            children = getattr(node, part, None)
+            if not isinstance(children, list):
+                continue
+            for child in children:
+                stack.append(child)
+                if not isinstance(child, ast.stmt) or child.col_offset == 0:
+                    continue
+                line = min([child.lineno, *(d.lineno for d in getattr(child, "decorator_list", ()))])
+                if first is not None and line >= first[0]:
+                    continue
+                if starts is None:
+                    starts = [0, *(m_.end() for m_ in re.finditer(rb"\n", code))]
+                text = code[starts[line - 1]:starts[line] if line < len(starts) else len(code)]
+                indent = text[:len(text) - len(text.lstrip(b" \t\f"))]
+                if indent:
+                    first = (line, indent.decode())
+    return first[1] if first else None
+
+
+def _omitted(spans: list[Span]) -> Omitted:
+    omitted = Omitted()
+    for span in spans:
+        for node in span.nodes:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                omitted.names.add(node.name)
+        if len(span.nodes) == 1 and isinstance(span.nodes[0], ast.Assign) and len(span.nodes[0].targets) == 1 \
+                and isinstance(span.nodes[0].targets[0], ast.Name):
+            omitted.names.add(span.nodes[0].targets[0].id)
+        stack = list(span.nodes)
+        while stack:
+            node = stack.pop()
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    if "." not in alias.name:
+                        omitted.imports.setdefault(alias.name, set()).add(alias.asname or alias.name)
+            for part in ("body", "orelse", "finalbody", "handlers", "cases"):
+                children = getattr(node, part, None)
+                if isinstance(children, list):
+                    stack.extend(children)
+    return omitted
+
+
+def node_positions(wrapper, memo: dict | None = None,
+                   line_of: dict[int, int] | None = None) -> "Callable[[cst.CSTNode], tuple[int, int]]":
     """1-based (line, column) of an original node of ``wrapper``'s module, resolved
     on first use. For a :class:`FocusedWrapper`, visited statements are resolved one
     at a time, in order, until the node is found (sites come in visiting order), and
     ``memo`` keeps each statement's relative positions for the next transform of the
-    file; a node outside them falls back to the whole module."""
+    file; a node outside them falls back to the whole module (whose lines ``line_of``
+    maps to the file's, for a :class:`Partial` module)."""
     cache: dict = {}
     pending = list(wrapper.units) if isinstance(wrapper, FocusedWrapper) else []
     memo = {} if memo is None else memo
@@ -154,7 +352,9 @@ def node_positions(wrapper, memo: dict | None = None) -> "Callable[[cst.CSTNode]
             resolve(*pending.pop(0))
         if node not in cache:
             pending.clear()
-            cache.update({n: (r.start.line, r.start.column + 1) for n, r in wrapper.resolve(PositionProvider).items()})
+            lines = line_of or {}
+            cache.update({n: (lines.get(r.start.line, r.start.line), r.start.column + 1)
+                          for n, r in wrapper.resolve(PositionProvider).items()})
         return cache[node]
 
     return position
@@ -188,7 +388,8 @@ def _statement(stmt) -> "Iterator[cst.CSTNode]":
 def module_aliases(module: cst.Module, name: str) -> set[str]:
     """Names under which module ``name`` is imported anywhere in ``module``
     (``import socket`` -> {"socket"}, ``import socket as s`` -> {"s"})."""
-    found: set[str] = set()
+    omitted = _OMITTED.get()
+    found: set[str] = set(omitted.imports.get(name, ())) if omitted else set()
     for stmt in statements(module):
         if isinstance(stmt, cst.Import):
             for alias in stmt.names:
@@ -208,6 +409,9 @@ def parse_expression(code: str, module: cst.Module) -> cst.BaseExpression:
 
 def has_module_level(module: cst.Module, name: str) -> bool:
     """Whether ``name`` is defined (function or assignment) at the top of ``module``."""
+    omitted = _OMITTED.get()
+    if omitted and name in omitted.names:
+        return True
     for stmt in module.body:
         if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)) and stmt.name.value == name:
             return True

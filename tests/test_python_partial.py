@@ -1,0 +1,169 @@
+"""Partial modules: when every Python transform of a file has anchors, libcst parses only
+the statements they need. Whatever a partial module gives must equal what the whole
+module gives: the same bytes, outcomes, sites and reports."""
+
+from __future__ import annotations
+
+import re
+
+import libcst as cst
+import pytest
+
+from winport import Pipeline, registry
+from winport.examples import cases
+from winport.lang import python
+from winport.lang.python import Partial, focus, has_module_level, module_aliases
+from winport.pipeline import TreeView, _run_python_partial, _run_python_whole
+from winport.sources import SourceFile
+
+PYTHON = [t for t in registry.all_transforms() if t.language == "python" and t.anchor_re() is not None]
+
+
+def _sources_and_plans(root, transforms):
+    """Every Python file of the fixture tree and the transforms' plans, as a run has them."""
+    work, scanned = Pipeline(transforms, jobs=1).candidates(str(root))
+    plans = {t.id: t.plan(TreeView(str(root), scanned, t, {})) for t in transforms}
+    return [s for p, s in sorted(scanned.items()) if p.endswith(".py")], plans
+
+
+def _both(source, group, plans):
+    partial, whole = {}, {}
+    new_partial = _run_python_partial(source, group, plans, partial)
+    new_whole = _run_python_whole(source, group, plans, whole)
+    return new_partial, partial, new_whole, whole
+
+
+def _json(results):
+    return {k: v.to_json() for k, v in results.items()}
+
+
+TREES = [(c, side) for t in PYTHON for c in cases(t.id) for side in ("before", "after")
+         if (c.before if side == "before" else c.after).is_dir()]
+
+
+@pytest.fixture
+def always_partial(monkeypatch):
+    """Small fixture files keep most of their statements: build partial modules anyway."""
+    monkeypatch.setattr(python, "PARTIAL_MOST", 1.0)
+
+
+@pytest.mark.parametrize("case,side", TREES, ids=[f"{c.transform}/{c.name}/{side}" for c, side in TREES])
+def test_partial_equals_whole_on_every_fixture(case, side, always_partial):
+    """Each fixture tree, unported and ported, with its own transform and with every
+    anchored Python transform at once (as a real run groups them)."""
+    root = case.before if side == "before" else case.after
+    for group in ([registry.get(case.transform)], PYTHON):
+        sources, plans = _sources_and_plans(root, group)
+        for source in sources:
+            wanted = [t for t in group if t.matcher()(source.path) or source.path == plans.get(t.id)]
+            if not wanted:
+                continue
+            new_partial, partial, new_whole, whole = _both(source, wanted, plans)
+            if new_partial is None:
+                continue
+            assert new_partial == new_whole, source.path
+            assert _json(partial) == _json(whole), source.path
+
+
+def test_most_fixture_files_take_the_partial_path(always_partial):
+    """Guards the test above: it compares something only where a partial module is built."""
+    taken = total = 0
+    for case, side in TREES:
+        root = case.before if side == "before" else case.after
+        t = registry.get(case.transform)
+        sources, plans = _sources_and_plans(root, [t])
+        for source in sources:
+            if t.matcher()(source.path):
+                total += 1
+                taken += _run_python_partial(source, [t], plans, {}) is not None
+    assert total and taken / total > 0.5, (taken, total)
+
+
+CODE = b'''"""Module doc."""
+import os
+from typing import Any
+
+LIMIT = 3
+
+
+def helper():
+    import socket as s
+    return s
+
+
+def target(x):
+    # comment inside
+    return os.fork(x)
+
+
+class Holder:
+    def method(self):
+        return target(1)
+'''
+
+
+def test_keeps_anchored_statements_imports_and_docstring():
+    part = Partial.build(CODE, re.compile(rb"fork"))
+    assert part is not None
+    assert [(s.first, s.last) for s in part.spans] == [(1, 1), (2, 2), (3, 3), (13, 15)]
+    assert len(part.module.body) == 4
+    assert part.omitted.names == {"LIMIT", "helper", "Holder"}
+    assert part.omitted.imports == {"socket": {"s"}}
+    assert part.line_of[4] == 13 and part.line_of[6] == 15
+
+
+def test_module_level_helpers_answer_for_the_whole_file():
+    part = Partial.build(CODE, re.compile(rb"fork"))
+    token = part.active()
+    try:
+        assert has_module_level(part.module, "helper") and has_module_level(part.module, "LIMIT")
+        assert not has_module_level(part.module, "missing")
+        assert module_aliases(part.module, "socket") == {"s"}
+    finally:
+        part.reset(token)
+    assert not has_module_level(part.module, "helper")  # outside a partial run: the module alone
+
+
+class _Drop(cst.CSTTransformer):
+    def leave_FunctionDef(self, original, updated):
+        return cst.RemoveFromParent() if original.name.value == "target" else updated
+
+
+class _Rename(cst.CSTTransformer):
+    def leave_Name(self, original, updated):
+        return updated.with_changes(value="spawn") if original.value == "fork" else updated
+
+
+def test_splice_edits_only_the_changed_statement():
+    part = Partial.build(CODE, re.compile(rb"fork"))
+    wrapper = focus(part.module, re.compile(rb"fork"), part.spans)
+    new = part.splice(wrapper.visit(_Rename()), wrapper)
+    assert new == CODE.replace(b"os.fork(x)", b"os.spawn(x)")
+
+
+def test_splice_declines_what_it_cannot_place():
+    part = Partial.build(CODE, re.compile(rb"fork"))
+    wrapper = focus(part.module, re.compile(rb"fork"), part.spans)
+    assert part.splice(wrapper.visit(_Drop()), wrapper) is None  # a statement removed
+    first = cst.parse_statement("X = 1\n")
+    wrapper = focus(part.module, re.compile(rb"fork"), part.spans)
+    moved = part.module.with_changes(body=[first, *part.module.body])
+    assert part.splice(moved, wrapper) is None  # before the first kept statement
+
+
+@pytest.mark.parametrize("code", [
+    b"# -*- coding: latin-1 -*-\nimport os\nos.fork()\n",  # an encoding declaration
+    b"import os\r\nos.fork()\rx = 1\n",  # a lone CR
+    b"import os\nos.fork()",  # the last kept statement ends the file without a newline
+    b"import os\nos.fork()\nx=1\n",  # nearly everything kept (20 of 24 bytes)
+    b"def broken(:\n    fork\n",  # does not parse
+])
+def test_build_declines(code):
+    assert Partial.build(code, re.compile(rb"fork")) is None
+
+
+def test_default_indent_is_the_files_first():
+    code = b"import os\n\n\ndef a():\n  return 1\n\n\ndef b():\n    return os.fork()\n"
+    part = Partial.build(code, re.compile(rb"fork"), most=1.0)
+    assert part.module.default_indent == "  "  # from a(), which the partial module leaves out
+    assert cst.parse_module(code).default_indent == "  "
