@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -12,6 +13,10 @@ from winport.fetch import fetch
 from winport.lang import treesitter
 from winport.pipeline import python_error
 from winport.sources import language_of
+
+# Runs in the tests neither read nor keep reports in the user's cache (tests/test_cache.py
+# turns it on in a folder of its own); subprocesses inherit this.
+os.environ["WINPORT_NO_CACHE"] = "1"
 
 
 @pytest.fixture

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import signal
 import sys
+import time
 from pathlib import Path
 
 import click
 
-from . import registry, render
+from . import cache, registry, render
 from .examples import first_example
 from .model import Outcome
 from .pipeline import Pipeline
@@ -75,6 +76,30 @@ def check_tree(path: Path) -> None:
         raise InputError(f"{path}: not a vLLM source tree (missing {', '.join(missing)})")
 
 
+def _select(select, ignore) -> list:
+    try:
+        return registry.select(_split(select), _split(ignore))
+    except registry.RegistryError as exc:
+        raise InputError(str(exc)) from None
+
+
+def _cache_entry(directory: Path, command: str, options: dict, no_cache: bool):
+    """Where a run of ``command`` on the tree as it is now keeps its report (``winport.cache``)."""
+    if no_cache or not cache.enabled():
+        return None
+    return cache.RunCache(str(directory), command, options)
+
+
+def _from_cache(entry, directory: Path, write: bool):
+    """The report of an earlier run on the unchanged tree, or None."""
+    if entry is None:
+        return None
+    report = entry.load(str(directory), write)
+    if report is not None:
+        report.seconds = time.perf_counter() - entry.started
+    return report
+
+
 @click.group(epilog=EXIT_HELP)
 @click.version_option(package_name="winport")
 def main() -> None:
@@ -92,13 +117,10 @@ def main() -> None:
               help="Write the full report as JSON to this file.")
 @click.option("--strict", is_flag=True, help="Exit 3 if a transform drifted or failed.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes (default: CPUs).")
+@click.option("--no-cache", is_flag=True, help="Neither use nor keep the report of an earlier run on this tree.")
 def rewrite(directory: Path, version: str | None, show_diff: bool, check: bool, select, ignore,
-            json_path: Path | None, strict: bool, jobs: int | None) -> None:
+            json_path: Path | None, strict: bool, jobs: int | None, no_cache: bool) -> None:
     """Port the vLLM tree in DIRECTORY in place and print what each transform did."""
-    try:
-        transforms = registry.select(_split(select), _split(ignore))
-    except registry.RegistryError as exc:
-        raise InputError(str(exc)) from None
     if version:
         from .fetch import FetchError, fetch
 
@@ -110,12 +132,18 @@ def rewrite(directory: Path, version: str | None, show_diff: bool, check: bool, 
     check_tree(directory)
 
     write = not (show_diff or check)
-    try:
-        report = Pipeline(transforms, jobs=jobs).run(str(directory), write=write)
-    except SourceError as exc:
-        raise InputError(str(exc)) from None
-    except KeyboardInterrupt:  # library use without run()'s handlers
-        raise Interrupted(EXIT_INTERRUPTED) from None
+    entry = _cache_entry(directory, "rewrite", {"select": _split(select), "ignore": _split(ignore)}, no_cache)
+    report = _from_cache(entry, directory, write)
+    if report is None:
+        transforms = _select(select, ignore)
+        try:
+            report = Pipeline(transforms, jobs=jobs).run(str(directory), write=write)
+        except SourceError as exc:
+            raise InputError(str(exc)) from None
+        except KeyboardInterrupt:  # library use without run()'s handlers
+            raise Interrupted(EXIT_INTERRUPTED) from None
+        if entry is not None:
+            entry.store(report)
 
     out_err = show_diff  # the diff owns stdout
     verb = "changed" if write else "would change"
@@ -149,22 +177,27 @@ Exit codes:
 @click.option("--all-backends", is_flag=True,
               help="Also scan the CPU and ROCm sources (csrc/cpu, csrc/rocm) with the detectors.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes (default: CPUs).")
-def check(directory: Path, fmt: str, select, ignore, all_backends: bool, jobs: int | None) -> None:
+@click.option("--no-cache", is_flag=True, help="Neither use nor keep the report of an earlier run on this tree.")
+def check(directory: Path, fmt: str, select, ignore, all_backends: bool, jobs: int | None, no_cache: bool) -> None:
     """List what remains to port in DIRECTORY (ported or not): every site a
     transform would rewrite and every site left to a person. Writes nothing."""
     from . import findings as F
 
-    try:
-        transforms = registry.select(_split(select), _split(ignore))
-    except registry.RegistryError as exc:
-        raise InputError(str(exc)) from None
     check_tree(directory)
-    if all_backends:  # detectors only: the fixing transforms target the CUDA build
-        transforms = [registry.widened(t) if not t.fixes else t for t in transforms]
-    try:
-        report = Pipeline(transforms, jobs=jobs).run(str(directory), write=False)
-    except SourceError as exc:
-        raise InputError(str(exc)) from None
+    options = {"select": _split(select), "ignore": _split(ignore), "all_backends": all_backends}
+    entry = _cache_entry(directory, "check", options, no_cache)
+    report = _from_cache(entry, directory, False)
+    if report is None or fmt == "sarif":  # SARIF describes each transform
+        transforms = _select(select, ignore)
+        if all_backends:  # detectors only: the fixing transforms target the CUDA build
+            transforms = [registry.widened(t) if not t.fixes else t for t in transforms]
+    if report is None:
+        try:
+            report = Pipeline(transforms, jobs=jobs).run(str(directory), write=False)
+        except SourceError as exc:
+            raise InputError(str(exc)) from None
+        if entry is not None:
+            entry.store(report)
     from .scope import classifier
 
     found = F.from_report(report, classifier(str(directory)))

@@ -124,6 +124,7 @@ class Report:
     seconds: float = 0.0
     files_scanned: int = 0
     limits: tuple[str, ...] = ()
+    cached: bool = False  # taken from the cache of earlier runs (winport.cache)
 
     @property
     def changed_paths(self) -> list[str]:

@@ -49,7 +49,8 @@ def summary(report: Report, verb: str = "changed") -> str:
     failed = sum(1 for t in ts if t.outcome is Outcome.FAILED)
     return (f"winport: {len(ts)} transforms, {len(report.changed)} files {verb}, {sites} sites, "
             f"{reported} reported, {drifted} drifted, {failed} failed "
-            f"({report.files_scanned} files scanned in {report.seconds:.2f}s)")
+            f"({report.files_scanned} files scanned in {report.seconds:.2f}s"
+            + (", report from the cache)" if report.cached else ")"))
 
 
 def limits(report: Report) -> str:

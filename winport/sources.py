@@ -124,6 +124,12 @@ def discover(root: str) -> Iterator[str]:
     Symlinks are never followed: a linked folder is not entered, a linked file is
     not read (its target, when inside the tree, is found on its own).
     """
+    for path, _ in discover_stats(root):
+        yield path
+
+
+def discover_stats(root: str) -> Iterator[tuple[str, os.stat_result]]:
+    """:func:`discover`'s files with what ``lstat`` said of each."""
     root = os.path.abspath(root)
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         rel = os.path.relpath(dirpath, root).replace(os.sep, "/")
@@ -141,7 +147,7 @@ def discover(root: str) -> Iterator[str]:
             except OSError:
                 continue
             if stat.S_ISREG(st.st_mode):
-                yield prefix + name
+                yield prefix + name, st
 
 
 def read(root: str, path: str) -> SourceFile:
