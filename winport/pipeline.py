@@ -12,7 +12,7 @@ import os
 import time
 import traceback
 from dataclasses import dataclass, replace
-from typing import Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 import ahocorasick_rs
 
@@ -88,9 +88,11 @@ class Pipeline:
         self.jobs = jobs if jobs and jobs > 0 else (os.cpu_count() or 1)
 
     # -- phases ---------------------------------------------------------------
-    def candidates(self, root: str) -> tuple[list[FileWork], dict[str, SourceFile]]:
+    def candidates(self, root: str, grew: Callable[[list[FileWork]], None] | None = None
+                   ) -> tuple[list[FileWork], dict[str, SourceFile]]:
         """Read each file some transform's globs match, once, and keep those whose
-        bytes contain a trigger of a transform that wants it."""
+        bytes contain a trigger of a transform that wants it (``grew`` is called with
+        the list each time it grows)."""
         work, scanned = [], {}
         # transforms with the same globs share one matcher, tried once per path; each set
         # of matching globs selects its transforms (in run order) and one automaton that
@@ -119,6 +121,8 @@ class Pipeline:
             chosen = [t for t in wanting if found.intersection(t.triggers) and t.triggered(source.body)]
             if chosen:
                 work.append(FileWork(source, chosen))
+                if grew is not None:
+                    grew(work)
         return work, scanned
 
     def run(self, root: str, write: bool = True) -> Report:
@@ -140,8 +144,21 @@ class Pipeline:
 
     def _run(self, root: str, write: bool) -> Report:
         started = time.perf_counter()
-        work, scanned = self.candidates(root)
-        outcomes = self._plan_and_process(root, work, scanned)
+        with _Workers(self.jobs - 1) as workers:
+            # Python files that no plan can change start in the workers during the scan
+            # once it has found enough files to be worth them
+            waiting: list[FileWork] = []
+
+            def grew(work: list[FileWork]) -> None:
+                if all(t.language.startswith("python") and type(t).plan is Transform.plan for t in work[-1].transforms):
+                    waiting.append(work[-1])
+                if workers.n and len(work) >= FILES_PER_WORKER:
+                    for w in waiting:
+                        workers.submit(w, {})
+                    waiting.clear()
+
+            work, scanned = self.candidates(root, grew)
+            outcomes = self._plan_and_process(root, work, scanned, workers)
 
         results = {t.id: TransformResult(t.id, t.seed, t.summary) for t in self.transforms}
         changed: dict[str, tuple[bytes, bytes]] = {}
@@ -198,12 +215,14 @@ class Pipeline:
                 w.transforms = sorted([*w.transforms, t], key=lambda x: order[id(x)])
         work.sort(key=lambda w: w.source.path)
 
-    def _plan_and_process(self, root: str, work: list[FileWork], scanned: dict[str, SourceFile]) -> list[FileOutcome]:
+    def _plan_and_process(self, root: str, work: list[FileWork], scanned: dict[str, SourceFile],
+                          workers: "_Workers | None" = None) -> list[FileOutcome]:
         """Plan, then process every file. With more than one job, ``jobs - 1`` worker
         processes and the parent share the files: the Python files (whose transforms
-        plan little) start in the workers while the parent plans the rest; the parent,
-        which holds the plans' parse trees and compiled queries, then takes the tasks no
-        worker has started yet, smallest first, while the workers go from the biggest."""
+        plan little) start in the workers, some during the scan, while the parent
+        plans the rest; the parent, which holds the plans' parse trees and compiled
+        queries, then takes the tasks no worker has started yet, smallest first, while
+        the workers go from the biggest."""
         plans: dict = {}
         memo: dict = {}
 
@@ -215,26 +234,47 @@ class Pipeline:
 
         python = [t for t in self.transforms if t.language.startswith("python")]
         plan(python)
-        workers = min(self.jobs - 1, len(work) // FILES_PER_WORKER)
-        if workers < 1:
+        if workers is None or not workers.n or (not workers.tasks and len(work) < FILES_PER_WORKER):
             plan([t for t in self.transforms if t not in python])
             return [process_file(w, plans) for w in work]
-        early = [w for w in work if all(t in python for t in w.transforms)]
-        with cf.ProcessPoolExecutor(max_workers=workers) as pool:
-            # biggest first, one file per task: a few large Python files dominate the work
-            tasks: list[tuple[FileWork, int, cf.Future]] = [
-                (w, len(w.transforms), pool.submit(process_file, w, _plans_for(w, plans)))
-                for w in sorted(early, key=_weight)]
-            plan([t for t in self.transforms if t not in python])
-            # a file a later plan gave more transforms runs again, with all of them
-            started = {id(w): n for w, n, _ in tasks}
-            tasks = [task for task in tasks if task[1] == len(task[0].transforms)]
-            rest = [w for w in work if started.get(id(w)) != len(w.transforms)]
-            tasks += [(w, len(w.transforms), pool.submit(process_file, w, _plans_for(w, plans)))
-                      for w in sorted(rest, key=_weight)]
-            done = [process_file(w, plans) for w, _, future in reversed(tasks) if future.cancel()]
-            done += [future.result() for _, _, future in tasks if not future.cancelled()]
+        started = {id(w) for w, _, _ in workers.tasks}
+        for w in sorted(work, key=_weight):  # biggest first: a few large Python files dominate
+            if id(w) not in started and all(t in python for t in w.transforms):
+                workers.submit(w, plans)
+        plan([t for t in self.transforms if t not in python])
+        # a file a later plan gave more transforms runs again, with all of them
+        submitted = {id(w): n for w, n, _ in workers.tasks}
+        tasks = [task for task in workers.tasks if task[1] == len(task[0].transforms)]
+        for w in sorted(work, key=_weight):
+            if submitted.get(id(w)) != len(w.transforms):
+                tasks.append(workers.submit(w, plans))
+        done = [process_file(w, plans) for w, _, future in reversed(tasks) if future.cancel()]
+        done += [future.result() for _, _, future in tasks if not future.cancelled()]
         return sorted(done, key=lambda out: out.path)
+
+
+class _Workers:
+    """``n`` worker processes beside the parent, started with the first task, and the
+    tasks given to them: (file, its number of transforms then, future)."""
+
+    def __init__(self, n: int):
+        self.n = max(n, 0)
+        self.pool: cf.ProcessPoolExecutor | None = None
+        self.tasks: list[tuple[FileWork, int, cf.Future]] = []
+
+    def submit(self, w: FileWork, plans: dict) -> tuple[FileWork, int, cf.Future]:
+        if self.pool is None:
+            self.pool = cf.ProcessPoolExecutor(max_workers=self.n)
+        task = (w, len(w.transforms), self.pool.submit(process_file, w, _plans_for(w, plans)))
+        self.tasks.append(task)
+        return task
+
+    def __enter__(self) -> "_Workers":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _plans_for(w: FileWork, plans: dict) -> dict:

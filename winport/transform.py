@@ -257,6 +257,17 @@ class CppTransform(Transform):
     # Sources of the CPU and ROCm backends are not compiled by a CUDA build
     # (quickreduce is ROCm-only; later releases moved it under rocm/).
     exclude = ("csrc/cpu/**", "csrc/rocm/**", "csrc/quickreduce/**")
+    #: Set when a trigger in a comment cannot lead to a site (a common word such as
+    #: ``or``): such a file is then not parsed for this transform.
+    triggers_in_code: ClassVar[bool] = False
+
+    @classmethod
+    def triggered(cls, data: bytes) -> bool:
+        if cls.triggers_in_code:
+            from .lang.cpp import without_comments
+
+            return cls.trigger_re().search(without_comments(data)) is not None
+        return super().triggered(data)
 
     def rewrite(self, tree: "ts.Tree", ctx: Context) -> None:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -38,6 +38,7 @@ class AltTokens(CppTransform):
     summary = "alternative tokens `or`/`and`/`not`/... -> `||`/`&&`/`!`/... in code"
     triggers = tuple(ALTERNATIVES)
     trigger_words = True
+    triggers_in_code = True  # "or" and "and" fill comments
 
     def rewrite(self, tree, ctx: Context) -> None:
         for _, node in treesitter.captures(self.language, _QUERY, tree.root_node):

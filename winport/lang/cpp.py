@@ -25,6 +25,19 @@ MSVC_UNDEFINED = frozenset({
 })
 
 
+# a string or character literal (kept), or a comment (blanked)
+_LITERAL_OR_COMMENT = re.compile(rb'"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'|//[^\n]*|/\*.*?(?:\*/|\Z)', re.S)
+
+
+def without_comments(data: bytes) -> bytes:
+    """``data`` with its ``//`` and ``/* */`` comments blanked, string and character
+    literals kept (a ``//`` inside one is no comment). A file with a raw string
+    literal is returned as it is: its delimiters could hide a quote."""
+    if b'R"' in data:
+        return data
+    return _LITERAL_OR_COMMENT.sub(lambda m: m.group(0) if m.group(0)[:1] in b"\"'" else b" ", data)
+
+
 class Space(enum.Enum):
     HOST = "host"
     DEVICE = "device"
@@ -75,9 +88,16 @@ def _tree_space_macros(view) -> dict[str, set[Space]]:
 
     found: dict[str, set[Space]] = {}
     for source in view.sources(contains=b"#define"):
-        if b"__device__" in source.body or b"__host__" in source.body or b"HOST_DEVICE" in source.body:
+        # only a file with a #define that names an attribute can define an attribute macro
+        if any(_SPACE_WORD.search(m_.group()) for m_ in _DEFINE.finditer(source.body)):
             found.update(space_macros(treesitter.parse("cpp", source.body).root_node))
     return found
+
+
+# a #define with its continuation lines, and a word that makes it an attribute macro
+_DEFINE = re.compile(rb"^[ \t]*#[ \t]*define[ \t](?:[^\n\\]|\\(?:\r?\n|.))*", re.M)
+_SPACE_WORD = re.compile(rb"\b(?:__device__|__host__|__global__|\w*HOST_DEVICE|"
+                         + b"|".join(k.encode() for k in KNOWN_SPACE_MACROS) + rb")\b")
 
 
 def enclosing(node: ts.Node, *types: str) -> ts.Node | None:
