@@ -310,3 +310,46 @@ def test_a_later_group_reports_the_files_own_lines(tree):
     (site,) = [s for t in report.transforms if t.id == "detect/posix-calls" for f in t.files for s in f.reported]
     assert (site.line, site.column) == (7, 5)
     assert new.splitlines()[site.line - 1].strip() != "os.fork()"  # the site is not a line of the new file
+
+
+def test_parallel_run_with_python_files_equals_serial_run(tree, monkeypatch):
+    """Python files start in a worker during the scan, the parent takes what no worker
+    started: the report and the bytes are those of a serial run."""
+    files = {f"csrc/k{i}.cu": f"int v{i} = a or b and not c;\n" for i in range(8)}
+    files.update({f"vllm/m{i}.py": f'import multiprocessing\n\nctx = multiprocessing.get_context("fork")  # {i}\n'
+                  for i in range(8)})
+    files["vllm/distributed/parallel_state.py"] = (
+        'import torch\n\n\ndef init_distributed_environment(backend="gloo"):\n    return backend\n')
+    root = str(tree(files))
+    serial = Pipeline(registry.select(), jobs=1).run(root, write=False)
+    monkeypatch.setattr(pipeline, "FILES_PER_WORKER", 2)
+    parallel = Pipeline(registry.select(), jobs=3).run(root, write=False)
+    assert len(serial.changed) == 17 and parallel.changed == serial.changed
+    assert [t.to_json() for t in parallel.transforms] == [t.to_json() for t in serial.transforms]
+
+
+def test_words_in_comments_do_not_make_an_alt_tokens_candidate(tree):
+    from winport.lang.cpp import without_comments
+
+    assert without_comments(b'x = "a // b" or y; // or\n/* and\n not */ z') == b'x = "a // b" or y;  \n  z'
+    assert without_comments(b'R"(/*)" or // x') == b'R"(/*)" or // x'  # raw strings: left as they are
+    root = tree({"csrc/comment.cu": "// a or b\n/* not this */ int x;\n", "csrc/string.cu": 'auto s = "or";\n',
+                 "csrc/code.cu": "int y = a or b;\n"})
+    work, _ = Pipeline(registry.select(["cuda/alt-tokens"]), jobs=1).candidates(str(root))
+    assert sorted(w.source.path for w in work) == ["csrc/code.cu", "csrc/string.cu"]
+
+
+def test_attribute_macros_come_from_defines_that_name_an_attribute():
+    from winport.lang.cpp import Space, _tree_space_macros
+
+    class View:
+        def sources(self, contains):
+            return [SourceFile.from_bytes(p, d) for p, d in FILES.items() if contains in d]
+
+    FILES = {
+        "a.h": b"#define MY_DEV CUTLASS_DEVICE\n#define MY_BOTH \\\n  __host__ __device__\n",
+        "b.h": b"#define N 4\n__device__ int f();\n",  # no #define names an attribute: not parsed
+    }
+    found = _tree_space_macros(View())
+    assert found["MY_DEV"] == {Space.DEVICE} and found["MY_BOTH"] == {Space.HOST, Space.DEVICE}
+    assert "N" not in found
