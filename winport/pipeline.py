@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import difflib
+import gc
 import os
 import time
 import traceback
@@ -261,9 +262,16 @@ class _Workers:
         self.n = max(n, 0)
         self.pool: cf.ProcessPoolExecutor | None = None
         self.tasks: list[tuple[FileWork, int, cf.Future]] = []
+        self.frozen = False
 
     def submit(self, w: FileWork, plans: dict) -> tuple[FileWork, int, cf.Future]:
         if self.pool is None:
+            # The workers are forked by the first submit. With the objects of the parent
+            # frozen until the run ends, no collection walks them again: the workers' do
+            # not copy the pages they share, the parent's are shorter.
+            self.frozen = gc.get_freeze_count() == 0
+            if self.frozen:
+                gc.freeze()
             self.pool = cf.ProcessPoolExecutor(max_workers=self.n)
         task = (w, len(w.transforms), self.pool.submit(process_file, w, _plans_for(w, plans)))
         self.tasks.append(task)
@@ -275,6 +283,8 @@ class _Workers:
     def __exit__(self, *exc) -> None:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
+            if self.frozen:
+                gc.unfreeze()
 
 
 def _plans_for(w: FileWork, plans: dict) -> dict:
@@ -384,15 +394,18 @@ def _run_python(language, source, group, plans, results) -> bytes:
     """libcst family. When every transform of the group has anchors, libcst parses
     only the statements they need (:class:`~winport.lang.python.Partial`), else (or
     where the partial module cannot stand for the file) the whole module."""
-    anchors = [t.anchor_re() for t in group]
-    if all(a is not None for a in anchors):
-        new = _run_python_partial(source, group, plans, results)
+    from .lang.python import statement_spans
+
+    spans = None  # the file's statements, read once for both ways
+    if all(t.anchor_re() is not None for t in group):
+        spans = statement_spans(source.body)
+        new = _run_python_partial(source, group, plans, results, spans)
         if new is not None:
             return new
-    return _run_python_whole(source, group, plans, results)
+    return _run_python_whole(source, group, plans, results, spans)
 
 
-def _run_python_partial(source, group, plans, results) -> bytes | None:
+def _run_python_partial(source, group, plans, results, spans=None) -> bytes | None:
     """Each transform sees a partial module of the file as the earlier ones left it;
     None where a partial module cannot stand for the file (nothing is kept then)."""
     import re
@@ -404,7 +417,8 @@ def _run_python_partial(source, group, plans, results) -> bytes | None:
     changed_by: list[Context] = []
     todo = list(group)
     while todo:
-        part = Partial.build(code, re.compile(b"|".join(t.anchor_re().pattern for t in todo)))
+        part = Partial.build(code, re.compile(b"|".join(t.anchor_re().pattern for t in todo)),
+                             spans=spans if code is source.body else None)
         if part is None:
             return None
         positions: dict = {}  # statement -> its nodes' positions within it, shared by the transforms
@@ -439,7 +453,7 @@ def _run_python_partial(source, group, plans, results) -> bytes | None:
     return _guarded(source, code, changed_by, results)
 
 
-def _run_python_whole(source, group, plans, results) -> bytes:
+def _run_python_whole(source, group, plans, results, spans=None) -> bytes:
     """libcst family on the whole module: parse once, each transform returns a new module."""
     import libcst as cst
 
@@ -454,7 +468,7 @@ def _run_python_whole(source, group, plans, results) -> bytes:
         return source.body
     changed_by: list[Context] = []
     lines: dict[int, int] | None = None  # line in the current module -> line in the file
-    code, spans = source.body, None  # the current module's code and its top-level statements' lines
+    code = source.body  # the current module's code and (``spans``) its top-level statements' lines
     positions: dict = {}  # statement -> its nodes' positions within it, shared by the file's transforms
     for t in group:
         ctx = Context(t, source, plans.get(t.id))

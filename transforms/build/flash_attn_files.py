@@ -72,7 +72,8 @@ class _Normalise(PositionedTransformer):
         return updated
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
-        if not m.matches(original, _SEP_SPLIT):
+        func = original.func
+        if not (isinstance(func, cst.Attribute) and func.attr.value == "split") or not m.matches(original, _SEP_SPLIT):
             return updated
         sep = original.args[0].value.evaluated_value  # type: ignore[attr-defined]
         if "/" not in str(sep) or str(sep).strip("/") == "":

@@ -184,12 +184,14 @@ class Partial:
         self.line_of = line_of  # line of ``module`` -> line of ``code``
 
     @classmethod
-    def build(cls, code: bytes, anchors: "re.Pattern[bytes]", most: float | None = None) -> "Partial | None":
+    def build(cls, code: bytes, anchors: "re.Pattern[bytes]", most: float | None = None,
+              spans: list[Span] | None = None) -> "Partial | None":
+        """``spans``: the code's :func:`statement_spans`, when the caller has them."""
         most = PARTIAL_MOST if most is None else most
         if code.startswith(b"\xef\xbb\xbf") or any(_CODING.match(line) for line in code.split(b"\n", 2)[:2]) \
                 or code.count(b"\r") != code.count(b"\r\n"):
             return None
-        spans = statement_spans(code)
+        spans = statement_spans(code) if spans is None else spans
         if not spans:
             return None
         keep = [i for i, span in enumerate(spans)
