@@ -103,6 +103,17 @@ def test_unknown_transform_is_exit_2(vllm_tree):
     assert res.exit_code == 2 and "no transform matches 'cuda/nope'" in res.stderr
 
 
+def test_unknown_transform_stops_before_a_download(tmp_path, monkeypatch):
+    import winport.fetch
+
+    def no_download(*a, **k):
+        raise AssertionError("downloaded")
+
+    monkeypatch.setattr(winport.fetch, "fetch", no_download)
+    res = CliRunner().invoke(main, ["rewrite", "--fetch", "0.14.1", "--select", "cuda/nope", str(tmp_path / "t")])
+    assert res.exit_code == 2 and "no transform matches 'cuda/nope'" in res.stderr
+
+
 def test_select_and_ignore(vllm_tree):
     res = invoke("rewrite", vllm_tree, "--select", "cuda/", "--ignore", "K6")
     assert res.exit_code == 0

@@ -121,6 +121,7 @@ def main() -> None:
 def rewrite(directory: Path, version: str | None, show_diff: bool, check: bool, select, ignore,
             json_path: Path | None, strict: bool, jobs: int | None, no_cache: bool) -> None:
     """Port the vLLM tree in DIRECTORY in place and print what each transform did."""
+    transforms = _select(select, ignore) if version else None  # a bad selection stops before the download
     if version:
         from .fetch import FetchError, fetch
 
@@ -135,7 +136,7 @@ def rewrite(directory: Path, version: str | None, show_diff: bool, check: bool, 
     entry = _cache_entry(directory, "rewrite", {"select": _split(select), "ignore": _split(ignore)}, no_cache)
     report = _from_cache(entry, directory, write)
     if report is None:
-        transforms = _select(select, ignore)
+        transforms = transforms or _select(select, ignore)
         try:
             report = Pipeline(transforms, jobs=jobs).run(str(directory), write=write)
         except SourceError as exc:
