@@ -167,3 +167,90 @@ def test_default_indent_is_the_files_first():
     part = Partial.build(code, re.compile(rb"fork"), most=1.0)
     assert part.module.default_indent == "  "  # from a(), which the partial module leaves out
     assert cst.parse_module(code).default_indent == "  "
+
+
+CLASSY = b'''import multiprocessing
+
+
+class Engine:
+    """An engine."""
+
+    # the start method
+    def start(self):
+        return multiprocessing.get_context("fork")
+
+    def stop(self):
+        import socket as sk
+        return sk
+
+    limit = 3
+
+    def restart(self):
+        ctx = multiprocessing.get_context("fork")
+        return ctx
+
+
+def other():
+    return 1
+'''
+
+
+def test_a_class_is_kept_in_part():
+    """Only the statements of a class that hold an anchor are parsed, under its header."""
+    part = Partial.build(CLASSY, re.compile(rb"get_context"), most=1.0)
+    engine = part.spans[1]
+    assert part.parts == {1: engine.body} and [(s.first, s.last) for s in engine.body] == [(8, 9), (17, 19)]
+    assert part.module.code_for_node(part.module.body[1]).startswith('class Engine:\n    def start(self):')
+    assert part.omitted.imports == {"socket": {"sk"}}  # from stop(), left out of the class
+    assert [part.line_of[n] for n in range(1, 8)] == [1, 4, 8, 9, 17, 18, 19]
+
+
+@pytest.mark.parametrize("code", [CLASSY, CLASSY.replace(b"class Engine:", b"@final\nclass Engine(Base):")])
+def test_rewrites_in_a_class_kept_in_part_equal_the_whole_modules(code):
+    t = registry.get("runtime/spawn-context")
+    source = SourceFile.from_bytes("vllm/engine.py", code)
+    new_partial, partial, new_whole, whole = _both(source, [t], {})
+    assert new_partial is not None and new_partial == new_whole and _json(partial) == _json(whole)
+    assert new_partial.count(b'"spawn" if sys.platform == "win32"') == 2  # both methods, lines of the file
+    assert b"def stop(self):\n        import socket" in new_partial \
+        and [s["line"] for s in _json(partial)[t.id]["sites"]] == [9 + code.count(b"@"), 18 + code.count(b"@")]
+
+
+class _Decorate(cst.CSTTransformer):
+    def leave_ClassDef(self, original, updated):
+        return updated.with_changes(decorators=[cst.Decorator(cst.Name("final")), *updated.decorators])
+
+
+class _AddMethod(cst.CSTTransformer):
+    def leave_ClassDef(self, original, updated):
+        method = cst.parse_statement("def added(self):\n    return 2\n")
+        return updated.with_changes(body=updated.body.with_changes(body=[*updated.body.body, method]))
+
+
+@pytest.mark.parametrize("transformer", [_Decorate, _AddMethod])
+def test_a_class_kept_in_part_declines_a_new_header_or_a_statement_after_a_function(transformer):
+    anchors = re.compile(rb"get_context")
+    part = Partial.build(CLASSY, anchors, most=1.0)
+    wrapper = focus(part.module, anchors, part.spans)
+    assert part.splice(wrapper.visit(transformer()), wrapper) is None
+
+
+def test_a_rewritten_partial_module_stands_for_the_new_code():
+    """After a rewrite, the next transform of the file works on the rewritten partial
+    module (not parsed again) and the result equals the whole module's."""
+    (case,) = [c for c in cases("build/cmake-path-slashes") if c.name == "vllm-setup-py"]
+    source = SourceFile.from_bytes("setup.py", (case.before / "setup.py").read_bytes())
+    group = [registry.get(i) for i in ("build/target-device", "build/cmake-path-slashes", "build/nvcc-exe")]
+    built = []
+    original = Partial.build.__func__
+
+    def build(cls, *a, **k):
+        built.append(k.get("module") is not None)
+        return original(cls, *a, **k)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Partial, "build", classmethod(build))
+        mp.setattr(python, "PARTIAL_MOST", 1.0)
+        new_partial, partial, new_whole, whole = _both(source, group, {})
+    assert new_partial == new_whole and _json(partial) == _json(whole)
+    assert built.count(True) == 2  # the later transforms took the module the one before gave

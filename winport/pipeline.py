@@ -410,15 +410,20 @@ def _run_python_partial(source, group, plans, results, spans=None) -> bytes | No
     None where a partial module cannot stand for the file (nothing is kept then)."""
     import re
 
-    from .lang.python import Partial, focus, node_positions
+    from .lang.python import Partial, focus, node_positions, statement_spans
 
     code = source.body
     lines: dict[int, int] | None = None  # line in ``code`` -> line in the file
     changed_by: list[Context] = []
     todo = list(group)
+    anchors = re.compile(b"|".join(t.anchor_re().pattern for t in group))
+    rewritten = None  # the partial module the last rewrite gave
     while todo:
-        part = Partial.build(code, re.compile(b"|".join(t.anchor_re().pattern for t in todo)),
-                             spans=spans if code is source.body else None)
+        # after a rewrite, its module stands for the new code where their statements line up
+        part = Partial.build(code, anchors, spans=spans if code is source.body else statement_spans(code),
+                             module=rewritten)
+        if part is None and rewritten is not None:
+            part = Partial.build(code, anchors)
         if part is None:
             return None
         positions: dict = {}  # statement -> its nodes' positions within it, shared by the transforms
@@ -443,7 +448,7 @@ def _run_python_partial(source, group, plans, results, spans=None) -> bytes | No
                 spliced = part.splice(new_module, wrapper)
                 if spliced is None:
                     return None
-                code = spliced
+                code, rewritten = spliced, new_module
                 changed_by.append(ctx)
                 rest = todo[i + 1:]
                 if rest:

@@ -92,14 +92,19 @@ class FocusedWrapper(MetadataWrapper):
         self.skip = skip  # id() of skipped statements
         # the innermost visited statements: (statement, first line - 1 of its code, its column)
         self.units = units
-        # id() of each statement a transformer's visit made of a top-level one -> (its
-        # index in the module's body, the new statement, kept alive so the id stays its own)
-        self.derived: dict[int, tuple[int, cst.CSTNode]] = {}
+        # id() of each statement a transformer's visit made of a top-level one, or of one
+        # in the body of a top-level class -> (the class's index or None, the statement's
+        # index in its body, the new statement, kept alive so the id stays its own)
+        self.derived: dict[int, tuple[int | None, int, cst.CSTNode]] = {}
 
     def visit(self, visitor):
         on_visit, on_leave = visitor.on_visit, visitor.on_leave
         skip, derived = self.skip, self.derived
-        top = {id(stmt): k for k, stmt in enumerate(self.module.body)}
+        top: dict[int, tuple[int | None, int]] = {}
+        for k, stmt in enumerate(self.module.body):
+            top[id(stmt)] = (None, k)
+            if isinstance(stmt, cst.ClassDef) and isinstance(stmt.body, cst.IndentedBlock):
+                top.update({id(inner): (k, j) for j, inner in enumerate(stmt.body.body)})
 
         def visiting(node):
             return False if id(node) in skip else on_visit(node)
@@ -108,11 +113,11 @@ class FocusedWrapper(MetadataWrapper):
             if id(original) in skip:
                 return original if updated else None
             result = on_leave(original, *updated)
-            k = top.get(id(original))
-            if updated and k is not None:
+            where = top.get(id(original))
+            if updated and where is not None:
                 for node in result.nodes if isinstance(result, cst.FlattenSentinel) else [result]:
                     if isinstance(node, cst.CSTNode):
-                        derived[id(node)] = (k, node)
+                        derived[id(node)] = (*where, node)
             return result
 
         visitor.on_visit, visitor.on_leave = visiting, leaving  # type: ignore[method-assign]
@@ -182,11 +187,15 @@ class Partial:
         self.module = module
         self.omitted = omitted
         self.line_of = line_of  # line of ``module`` -> line of ``code``
+        self.parts: dict[int, list[Span]] = {}  # index of a class kept in part -> the body statements kept
 
     @classmethod
     def build(cls, code: bytes, anchors: "re.Pattern[bytes]", most: float | None = None,
-              spans: list[Span] | None = None) -> "Partial | None":
-        """``spans``: the code's :func:`statement_spans`, when the caller has them."""
+              spans: list[Span] | None = None, module: cst.Module | None = None) -> "Partial | None":
+        """``spans``: the code's :func:`statement_spans`, when the caller has them;
+        ``module``: the partial module the kept statements are already (what a rewrite
+        of the previous partial module gave, spliced into ``code``), used instead of
+        parsing them again where its statements line up with them."""
         most = PARTIAL_MOST if most is None else most
         if code.startswith(b"\xef\xbb\xbf") or any(_CODING.match(line) for line in code.split(b"\n", 2)[:2]) \
                 or code.count(b"\r") != code.count(b"\r\n"):
@@ -197,13 +206,27 @@ class Partial:
         keep = [i for i, span in enumerate(spans)
                 if anchors.search(span.text) or _is_import(span) or (i == 0 and _is_docstring(span))]
         kept = [spans[i] for i in keep]
+        # a class whose anchors lie in some of its statements: its header and those statements
+        parts: dict[int, list[Span]] = {}
+        headers: dict[int, bytes] = {}
+        dropped: list[Span] = []
+        for n, span in enumerate(kept):
+            inner = [b for b in span.body or () if anchors.search(b.text)]
+            header = _class_header(code, span) if inner and len(inner) < len(span.body or ()) else None
+            if header is not None:
+                parts[n], headers[n] = inner, header
+                dropped += [b for b in span.body if all(b is not i for i in inner)]
+                kept[n] = Span(span.first, span.last, span.column, inner, header + b"".join(b.text for b in inner),
+                               span.nodes, span.start, span.end)
         if not kept or sum(len(span.text) for span in kept) > most * len(code) or not kept[-1].text.endswith(b"\n"):
             return None
         try:
-            module = cst.parse_module(b"".join(span.text for span in kept))
+            module = _as_parsed(module, parts) if module else cst.parse_module(b"".join(span.text for span in kept))
         except cst.ParserSyntaxError:
             return None
-        if len(module.body) != len(kept):
+        if len(module.body) != len(kept) or any(
+                not isinstance(module.body[n], cst.ClassDef) or not isinstance(module.body[n].body, cst.IndentedBlock)
+                or len(module.body[n].body.body) != len(inner) for n, inner in parts.items()):
             return None
         # what libcst would have found in the whole file: its first newline, first indent
         first_newline = code.find(b"\n")
@@ -211,12 +234,17 @@ class Partial:
         indent = _first_indent(code, spans)
         module = module.with_changes(default_newline=newline, **({"default_indent": indent} if indent else {}))
         line_of: dict[int, int] = {}
-        for span in kept:
-            for line in range(span.first, span.last + 1):
-                line_of[len(line_of) + 1] = line
+        for n, span in enumerate(kept):
+            pieces = [(span.first, span.first + span.text.count(b"\n") - 1)] if n not in parts else \
+                [(span.first, span.first + headers[n].count(b"\n") - 1), *((b.first, b.last) for b in parts[n])]
+            for first, last in pieces:
+                for line in range(first, last + 1):
+                    line_of[len(line_of) + 1] = line
         kept_ids = set(keep)
-        return cls(code, kept, module, _omitted([span for i, span in enumerate(spans) if i not in kept_ids]),
-                   line_of)
+        partial = cls(code, kept, module, _omitted([span for i, span in enumerate(spans) if i not in kept_ids],
+                                                   dropped), line_of)
+        partial.parts = parts
+        return partial
 
     def active(self) -> "contextvars.Token":
         """Make the module-level helpers answer for the whole file (``reset`` after)."""
@@ -230,14 +258,29 @@ class Partial:
         """The file with ``new`` (the partial module as ``wrapper``'s visits and the
         transform left it) in place of the kept statements. A statement ``new`` shares
         with the partial module stays as it is; one a visit made of a kept statement
-        replaces it; one from elsewhere goes after the kept statement before it."""
+        replaces it; one from elsewhere goes after the kept statement before it. A
+        class kept in part keeps its header and takes its statements the same way."""
         if new.header or new.footer:
             return None
-        old = self.module.body
+        pieces = self._pieces(None, self.module.body, new.body, self.spans, wrapper, new,
+                              lambda stmts: "".join(new.code_for_node(s) for s in stmts).encode())
+        if pieces is None:
+            return None
+        out, at = [], 0
+        for start, end, text in pieces:
+            out += [self.code[at:start], text]
+            at = end
+        return b"".join([*out, self.code[at:]])
+
+    def _pieces(self, parent: int | None, old: list, body: list, spans: list[Span], wrapper: FocusedWrapper,
+                new: cst.Module, code: "Callable[[list], bytes | None]") -> list[tuple[int, int, bytes]] | None:
+        """(start, end, text) edits that make ``old`` (statements of the module, or of
+        the class kept in part at ``parent``) into ``body`` (``code`` writes statements
+        of it); None where they cannot be placed."""
         origin = {id(stmt): (k, False) for k, stmt in enumerate(old)}
-        origin.update({key: (k, True) for key, (k, _) in wrapper.derived.items()})
+        origin.update({key: (k, True) for key, (where, k, _) in wrapper.derived.items() if where == parent})
         groups: list[tuple[int | None, bool, list[cst.BaseStatement]]] = []
-        for stmt in new.body:
+        for stmt in body:
             k, changed = origin.get(id(stmt), (None, True))
             if groups and groups[-1][0] == k:
                 groups[-1][2].append(stmt)
@@ -249,21 +292,77 @@ class Partial:
         pieces: list[tuple[int, int, bytes]] = []
         before: int | None = None
         for k, changed, stmts in groups:
-            text = "".join(new.code_for_node(stmt) for stmt in stmts).encode() if changed else b""
             if k is None:
-                if before is None or any(hasattr(node, "body") for node in self.spans[before].nodes):
+                if before is None or any(hasattr(node, "body") for node in spans[before].nodes):
                     return None  # libcst would place it before the gap's comments, or in a block's footer
-                pieces.append((self.spans[before].end, self.spans[before].end, text))
+                text = code(stmts)
+                if text is None:
+                    return None
+                pieces.append((spans[before].end, spans[before].end, text))
                 continue
-            span = self.spans[k]
-            if changed and text != self.code[span.start:span.end]:
-                pieces.append((span.start, span.end, text))
             before = k
-        out, at = [], 0
-        for start, end, text in pieces:
-            out += [self.code[at:start], text]
-            at = end
-        return b"".join([*out, self.code[at:]])
+            if not changed:
+                continue
+            if parent is None and k in self.parts:  # its header must stay; its statements are edited
+                cls = stmts[0]
+                if len(stmts) != 1 or not isinstance(cls, cst.ClassDef) or not isinstance(cls.body, cst.IndentedBlock) \
+                        or _header(cls, new) != _header(self.module.body[k], self.module):
+                    return None
+                inner = self._pieces(k, self.module.body[k].body.body, cls.body.body, self.parts[k], wrapper, new,
+                                     lambda stmts, cls=cls: self._in_class(cls, stmts, new))
+                if inner is None:
+                    return None
+                pieces += inner
+                continue
+            text = code(stmts)
+            if text is None:
+                return None
+            if text != self.code[spans[k].start:spans[k].end]:
+                pieces.append((spans[k].start, spans[k].end, text))
+        return pieces
+
+    def _in_class(self, cls: cst.ClassDef, stmts: list, new: cst.Module) -> bytes | None:
+        """The code of ``stmts`` as statements of the body of ``cls`` (indented as there)."""
+        head = _header(cls, new)
+        alone = new.code_for_node(cls.with_changes(body=cls.body.with_changes(body=stmts)))
+        filler = (cls.body.indent if cls.body.indent is not None else new.default_indent) + "pass" + new.default_newline
+        if not head.endswith(filler) or not alone.startswith(head[:-len(filler)]):
+            return None
+        return alone[len(head) - len(filler):].encode()
+
+
+def _as_parsed(module: cst.Module, parts: dict[int, list[Span]]) -> cst.Module:
+    """A rewritten partial module as parsing its statements' text would give it: the
+    blank and comment lines above a kept statement lie between the kept statements,
+    not in them (statements a rewrite added carry theirs)."""
+    def bare(stmt):
+        return stmt.with_changes(leading_lines=[]) if stmt.leading_lines else stmt
+
+    body = []
+    for n, stmt in enumerate(module.body):
+        stmt = bare(stmt)
+        if n in parts and isinstance(stmt, cst.ClassDef) and isinstance(stmt.body, cst.IndentedBlock):
+            inner = [bare(x) for x in stmt.body.body]
+            if any(a is not b for a, b in zip(inner, stmt.body.body)):
+                stmt = stmt.with_changes(body=stmt.body.with_changes(body=inner))
+        body.append(stmt)
+    return module.with_changes(body=body)
+
+
+def _header(cls: cst.ClassDef, module: cst.Module) -> str:
+    """A class's code with an empty body (libcst writes ``pass`` in it)."""
+    return module.code_for_node(cls.with_changes(body=cls.body.with_changes(body=[])))
+
+
+def _class_header(code: bytes, span: Span) -> bytes | None:
+    """The lines of a class statement before its first body statement, less the
+    comment and blank lines just above that statement; None for a one-line class."""
+    if not span.body or span.body[0].first <= span.first:
+        return None
+    lines = code[span.start:span.body[0].start].splitlines(keepends=True)
+    while len(lines) > 1 and (not lines[-1].strip() or lines[-1].lstrip().startswith(b"#")):
+        lines.pop()
+    return b"".join(lines)
 
 
 def _is_import(span: Span) -> bool:
@@ -303,13 +402,16 @@ def _first_indent(code: bytes, spans: list[Span]) -> str | None:
     return first[1] if first else None
 
 
-def _omitted(spans: list[Span]) -> Omitted:
+def _omitted(spans: list[Span], inner: list[Span] = ()) -> Omitted:
+    """``spans``: top-level statements left out; ``inner``: statements left out of
+    classes kept in part (their imports only count)."""
     omitted = Omitted()
-    for span in spans:
-        for node in span.nodes:
+    top = {id(span) for span in spans}
+    for span in [*spans, *inner]:
+        for node in span.nodes if id(span) in top else ():
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 omitted.names.add(node.name)
-        if len(span.nodes) == 1 and isinstance(span.nodes[0], ast.Assign) and len(span.nodes[0].targets) == 1 \
+        if id(span) in top and len(span.nodes) == 1 and isinstance(span.nodes[0], ast.Assign) and len(span.nodes[0].targets) == 1 \
                 and isinstance(span.nodes[0].targets[0], ast.Name):
             omitted.names.add(span.nodes[0].targets[0].id)
         stack = list(span.nodes)
