@@ -353,3 +353,9 @@ def test_attribute_macros_come_from_defines_that_name_an_attribute():
     found = _tree_space_macros(View())
     assert found["MY_DEV"] == {Space.DEVICE} and found["MY_BOTH"] == {Space.HOST, Space.DEVICE}
     assert "N" not in found
+
+
+def test_a_run_given_the_trees_files_reads_only_those(tree):
+    root = tree({"csrc/a.cu": "int x = a or b;\n", "csrc/b.cu": "int y = a or b;\n"})
+    report = Pipeline(registry.select(["cuda/alt-tokens"]), jobs=1).run(str(root), write=False, paths=["csrc/b.cu"])
+    assert sorted(report.changed) == ["csrc/b.cu"] and report.files_scanned == 1

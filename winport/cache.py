@@ -73,9 +73,10 @@ def code_fingerprint() -> str:
     return h.hexdigest()
 
 
-def tree_signature(root: str) -> str:
+def tree_signature(files: "list[tuple[str, os.stat_result]]") -> str:
+    """A digest of :func:`~winport.sources.discover_stats`' files and what lstat said of each."""
     h = hashlib.sha256()
-    for path, st in discover_stats(root):
+    for path, st in files:
         h.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\0{st.st_ino}\0".encode())
     return h.hexdigest()
 
@@ -87,7 +88,9 @@ class RunCache:
         self.started = time.perf_counter()
         self.command = command
         ident = json.dumps({"command": command, "options": options, "code": code_fingerprint()}, sort_keys=True)
-        self.key = hashlib.sha256(f"{ident}\0{tree_signature(root)}".encode()).hexdigest()
+        files = list(discover_stats(root))
+        self.paths = [path for path, _ in files]  # the tree's files: a run on a miss need not walk it again
+        self.key = hashlib.sha256(f"{ident}\0{tree_signature(files)}".encode()).hexdigest()
         self.path = folder() / f"{self.key}.json"
 
     def load(self, root: str, write: bool) -> Report | None:

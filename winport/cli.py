@@ -138,7 +138,8 @@ def rewrite(directory: Path, version: str | None, show_diff: bool, check: bool, 
     if report is None:
         transforms = transforms or _select(select, ignore)
         try:
-            report = Pipeline(transforms, jobs=jobs).run(str(directory), write=write)
+            report = Pipeline(transforms, jobs=jobs).run(str(directory), write=write,
+                                                         paths=entry.paths if entry else None)
         except SourceError as exc:
             raise InputError(str(exc)) from None
         except KeyboardInterrupt:  # library use without run()'s handlers
@@ -194,7 +195,8 @@ def check(directory: Path, fmt: str, select, ignore, all_backends: bool, jobs: i
             transforms = [registry.widened(t) if not t.fixes else t for t in transforms]
     if report is None:
         try:
-            report = Pipeline(transforms, jobs=jobs).run(str(directory), write=False)
+            report = Pipeline(transforms, jobs=jobs).run(str(directory), write=False,
+                                                         paths=entry.paths if entry else None)
         except SourceError as exc:
             raise InputError(str(exc)) from None
         if entry is not None:

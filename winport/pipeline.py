@@ -89,18 +89,18 @@ class Pipeline:
         self.jobs = jobs if jobs and jobs > 0 else (os.cpu_count() or 1)
 
     # -- phases ---------------------------------------------------------------
-    def candidates(self, root: str, grew: Callable[[list[FileWork]], None] | None = None
-                   ) -> tuple[list[FileWork], dict[str, SourceFile]]:
+    def candidates(self, root: str, grew: Callable[[list[FileWork]], None] | None = None,
+                   paths: Sequence[str] | None = None) -> tuple[list[FileWork], dict[str, SourceFile]]:
         """Read each file some transform's globs match, once, and keep those whose
         bytes contain a trigger of a transform that wants it (``grew`` is called with
-        the list each time it grows)."""
+        the list each time it grows; ``paths``: the tree's files, found already)."""
         work, scanned = [], {}
         # transforms with the same globs share one matcher, tried once per path; each set
         # of matching globs selects its transforms (in run order) and one automaton that
         # finds all their triggers in one pass over a file
         matchers = list({id(t.matcher()): t.matcher() for t in self.transforms}.values())
         chooses: dict[tuple[bool, ...], tuple[list[Transform], list[str], object]] = {}
-        for path in discover(root):
+        for path in discover(root) if paths is None else paths:
             key = tuple(matches(path) for matches in matchers)
             choice = chooses.get(key)
             if choice is None:
@@ -126,24 +126,26 @@ class Pipeline:
                     grew(work)
         return work, scanned
 
-    def run(self, root: str, write: bool = True) -> Report:
+    def run(self, root: str, write: bool = True, paths: Sequence[str] | None = None) -> Report:
         """Port ``root`` (``write=False``: compute the report and changes only).
+        ``paths``: the tree's files as :func:`~winport.sources.discover` gives them,
+        when the caller has them already.
 
         A writing run holds ``.winport.lock`` in the tree; a second one stops with
         :class:`~winport.sources.TreeLocked`."""
         root = os.path.abspath(root)
         if not write:
             try:
-                return self._run(root, write)
+                return self._run(root, write, paths)
             finally:
                 treesitter.forget()
         try:
             with TreeLock(root):
-                return self._run(root, write)
+                return self._run(root, write, paths)
         finally:
             treesitter.forget()
 
-    def _run(self, root: str, write: bool) -> Report:
+    def _run(self, root: str, write: bool, paths: Sequence[str] | None = None) -> Report:
         started = time.perf_counter()
         with _Workers(self.jobs - 1) as workers:
             # Python files that no plan can change start in the workers during the scan
@@ -158,7 +160,7 @@ class Pipeline:
                         workers.submit(w, {})
                     waiting.clear()
 
-            work, scanned = self.candidates(root, grew)
+            work, scanned = self.candidates(root, grew, paths)
             outcomes = self._plan_and_process(root, work, scanned, workers)
 
         results = {t.id: TransformResult(t.id, t.seed, t.summary) for t in self.transforms}
