@@ -63,7 +63,7 @@ class SourceFile:
     def from_bytes(cls, path: str, raw: bytes) -> "SourceFile":
         bom = raw.startswith(BOM)
         body = raw[len(BOM):] if bom else raw
-        crlf = body.count(b"\r\n")
+        crlf = body.count(b"\r\n") if b"\r" in body else 0
         newline = "\r\n" if crlf and crlf * 2 >= body.count(b"\n") else "\n"
         return cls(path, raw, bom, body, newline)
 
