@@ -11,6 +11,7 @@ from typing import Callable, Iterator
 import libcst as cst
 import libcst.matchers as m
 from libcst.metadata import MetadataWrapper, PositionProvider
+from libcst.metadata.position_provider import PositionProvidingCodegenState
 
 
 class PositionedTransformer(cst.CSTTransformer):
@@ -96,10 +97,13 @@ class FocusedWrapper(MetadataWrapper):
         # in the body of a top-level class -> (the class's index or None, the statement's
         # index in its body, the new statement, kept alive so the id stays its own)
         self.derived: dict[int, tuple[int | None, int, cst.CSTNode]] = {}
+        # indices in ``units`` of the statements a visit is inside of now, outermost first
+        self.inside: list[int] = []
 
     def visit(self, visitor):
         on_visit, on_leave = visitor.on_visit, visitor.on_leave
-        skip, derived = self.skip, self.derived
+        skip, derived, inside = self.skip, self.derived, self.inside
+        unit = {id(stmt): i for i, (stmt, _, _) in enumerate(self.units)}
         top: dict[int, tuple[int | None, int]] = {}
         for k, stmt in enumerate(self.module.body):
             top[id(stmt)] = (None, k)
@@ -107,12 +111,18 @@ class FocusedWrapper(MetadataWrapper):
                 top.update({id(inner): (k, j) for j, inner in enumerate(stmt.body.body)})
 
         def visiting(node):
-            return False if id(node) in skip else on_visit(node)
+            if id(node) in skip:
+                return False
+            if id(node) in unit:
+                inside.append(unit[id(node)])
+            return on_visit(node)
 
         def leaving(original, *updated):  # a transformer passes the updated node, a visitor not
             if id(original) in skip:
                 return original if updated else None
             result = on_leave(original, *updated)
+            if id(original) in unit:
+                inside.pop()
             where = top.get(id(original))
             if updated and where is not None:
                 for node in result.nodes if isinstance(result, cst.FlattenSentinel) else [result]:
@@ -432,36 +442,60 @@ def node_positions(wrapper, memo: dict | None = None,
                    line_of: dict[int, int] | None = None) -> "Callable[[cst.CSTNode], tuple[int, int]]":
     """1-based (line, column) of an original node of ``wrapper``'s module, resolved
     on first use. For a :class:`FocusedWrapper`, visited statements are resolved one
-    at a time, in order, until the node is found (sites come in visiting order), and
+    at a time: first the one the visit is inside of (a site is mostly recorded while
+    its statement is visited), then the others in order until the node is found; and
     ``memo`` keeps each statement's relative positions for the next transform of the
-    file; a node outside them falls back to the whole module (whose lines ``line_of``
+    file. A node outside them falls back to the whole module (whose lines ``line_of``
     maps to the file's, for a :class:`Partial` module)."""
     cache: dict = {}
-    pending = list(wrapper.units) if isinstance(wrapper, FocusedWrapper) else []
+    pending = dict(enumerate(wrapper.units)) if isinstance(wrapper, FocusedWrapper) else {}
+    inside = wrapper.inside if isinstance(wrapper, FocusedWrapper) else []
     memo = {} if memo is None else memo
 
     def resolve(stmt, line_offset: int, column: int) -> None:
         kept = memo.get(id(stmt))
         if kept is None or kept[0] is not stmt:
-            alone = MetadataWrapper(wrapper.module.with_changes(header=[], body=[stmt], footer=[]),
-                                    unsafe_skip_copy=True)
+            alone = wrapper.module.with_changes(header=[], body=[stmt], footer=[])
             relative = {node: (rng.start.line, rng.start.column) for node, rng in
-                        alone.resolve(PositionProvider).items() if node is not alone.module}
+                        _positions(alone).items() if node is not alone}
             kept = memo[id(stmt)] = (stmt, relative)
         for node, (line, col) in kept[1].items():
             cache[node] = (line + line_offset, col + column + 1)
 
     def position(node: cst.CSTNode) -> tuple[int, int]:
+        if node not in cache and inside and inside[-1] in pending:
+            resolve(*pending.pop(inside[-1]))
         while node not in cache and pending:
-            resolve(*pending.pop(0))
+            resolve(*pending.pop(next(iter(pending))))
         if node not in cache:
             pending.clear()
             lines = line_of or {}
             cache.update({n: (lines.get(r.start.line, r.start.line), r.start.column + 1)
-                          for n, r in wrapper.resolve(PositionProvider).items()})
+                          for n, r in _positions(wrapper.module).items()})
         return cache[node]
 
     return position
+
+
+class _PositionState(PositionProvidingCodegenState):
+    """libcst's own position-keeping code generation, with the column of a token that
+    holds no line break counted without its regular expression."""
+
+    def _update_position(self, value: str) -> None:
+        if "\n" in value or "\r" in value:
+            super()._update_position(value)
+        else:
+            self.column += len(value)
+
+
+def _positions(module: cst.Module) -> "dict[cst.CSTNode, object]":
+    """What ``PositionProvider`` gives for every node of ``module`` (about twice as
+    fast as resolving it through a ``MetadataWrapper``: same state, same ranges)."""
+    provider = PositionProvider()
+    state = _PositionState(default_indent=module.default_indent, default_newline=module.default_newline,
+                           provider=provider)
+    module._codegen(state)
+    return provider._computed
 
 
 def statements(block) -> "Iterator[cst.CSTNode]":
