@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 import textwrap
+from pathlib import Path
 
 import libcst as cst
 import pytest
@@ -359,3 +361,23 @@ def test_a_run_given_the_trees_files_reads_only_those(tree):
     root = tree({"csrc/a.cu": "int x = a or b;\n", "csrc/b.cu": "int y = a or b;\n"})
     report = Pipeline(registry.select(["cuda/alt-tokens"]), jobs=1).run(str(root), write=False, paths=["csrc/b.cu"])
     assert sorted(report.changed) == ["csrc/b.cu"] and report.files_scanned == 1
+
+
+CPP_FIXTURES = sorted(p for p in (Path(__file__).resolve().parents[1] / "fixtures").glob("**/*")
+                      if p.suffix in (".cu", ".cuh", ".h", ".hpp", ".cpp"))
+
+
+def test_identifiers_found_from_the_text_are_the_querys():
+    """``treesitter.identifiers`` gives what ``(identifier) @i`` gives, in the same order."""
+    from winport.lang import treesitter
+
+    words = re.compile(rb"\b\w+\b")
+    checked = 0
+    for path in CPP_FIXTURES:
+        root = treesitter.parse("cpp", path.read_bytes()).root_node
+        for sub in [root, *root.named_children[:3]]:
+            by_query = [(n.start_byte, n.end_byte) for _, n in treesitter.captures("cpp", "(identifier) @i", sub)]
+            found = [(n.start_byte, n.end_byte) for n in treesitter.identifiers(sub, words)]
+            assert found == by_query, path
+            checked += len(found)
+    assert checked > 1000

@@ -158,9 +158,7 @@ def _converted(root, macros) -> set[str]:
 
 
 def _name_nodes(root, name: str):
-    for _, node in treesitter.captures("cpp", "(identifier) @i", root):
-        if node.text.decode() == name:
-            yield node
+    return treesitter.identifiers(root, re.compile(rb"\b" + re.escape(name.encode()) + rb"\b"))
 
 
 def _unsafe_uses(root, name: str) -> list[str]:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from winport.lang import treesitter
 from winport.lang.cpp import GCC_PREDEFINED, Space, execution_space, msvc_sees, space_macros, tree_space_macros
 from winport.transform import Context, CppTransform
@@ -44,7 +46,7 @@ class FloatMacros(CppTransform):
     def rewrite(self, tree, ctx: Context) -> None:
         root = tree.root_node
         macros = None
-        for _, node in treesitter.captures(self.language, "(identifier) @i", root):
+        for node in treesitter.identifiers(root, _NAMES):
             name = node.text.decode()
             if _in_directive(node):
                 continue
@@ -56,6 +58,11 @@ class FloatMacros(CppTransform):
                 if execution_space(node, macros) is not Space.HOST:
                     ctx.report(node, f"{name} in device code: recent Windows SDKs define it as an MSVC builtin "
                                      f"nvcc does not know; use {SDK_BUILTINS[name]}")
+
+
+# the names the rewrite looks at, as whole words
+_NAMES = re.compile(rb"\b(?:" + GCC_PREDEFINED.pattern.encode() + rb"|" + b"|".join(n.encode() for n in SDK_BUILTINS)
+                    + rb")\b")
 
 
 def _in_directive(node) -> bool:

@@ -8,6 +8,7 @@ from winport.transform import Context, CppTransform
 
 CONSTANTS = {"M_PI", "M_PI_2", "M_PI_4", "M_1_PI", "M_2_PI", "M_E", "M_LN2", "M_LN10", "M_LOG2E",
              "M_LOG10E", "M_SQRT2", "M_SQRT1_2", "M_2_SQRTPI"}
+_NAMES = re.compile(rb"\b(?:" + b"|".join(sorted((c.encode() for c in CONSTANTS), key=len, reverse=True)) + rb")\b")
 
 
 class MathConstants(CppTransform):
@@ -37,6 +38,6 @@ class MathConstants(CppTransform):
     def rewrite(self, tree, ctx: Context) -> None:
         if re.search(rb"\b_USE_MATH_DEFINES\b", ctx.source.body):
             return
-        for _, node in treesitter.captures(self.language, "(identifier) @i", tree.root_node):
-            if node.text.decode() in CONSTANTS and msvc_sees(node, device=True):
+        for node in treesitter.identifiers(tree.root_node, _NAMES):
+            if msvc_sees(node, device=True):
                 ctx.report(node, f"{node.text.decode()} needs _USE_MATH_DEFINES with MSVC")

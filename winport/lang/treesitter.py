@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from typing import Iterator
 
 import tree_sitter as ts
@@ -72,6 +73,19 @@ def captures(name: str, source: str, node: ts.Node) -> Iterator[tuple[str, ts.No
         for cap, nodes in caps.items():
             for n in nodes:
                 yield cap, n
+
+
+def identifiers(root: ts.Node, words: "re.Pattern[bytes]") -> Iterator[ts.Node]:
+    """The ``identifier`` nodes under ``root`` whose whole text is a match of ``words``
+    (a pattern of word characters only), in document order: what the query
+    ``(identifier) @i`` filtered by name gives, found from the text and looked up in
+    the tree, instead of a Python object made for every identifier of a large file."""
+    text, base = root.text or b"", root.start_byte
+    for m in words.finditer(text):
+        start, end = base + m.start(), base + m.end()
+        node = root.descendant_for_byte_range(start, end)
+        if node is not None and node.type == "identifier" and node.start_byte == start and node.end_byte == end:
+            yield node
 
 
 def walk(node: ts.Node) -> Iterator[ts.Node]:
