@@ -381,3 +381,27 @@ def test_identifiers_found_from_the_text_are_the_querys():
             assert found == by_query, path
             checked += len(found)
     assert checked > 1000
+
+
+def test_tokens_calls_and_defines_found_from_the_text_are_the_querys():
+    from winport.lang import treesitter
+    from winport.lang.cpp import defines
+    from winport.transforms.cuda.alt_tokens import ALTERNATIVES
+
+    alternatives = "[" + " ".join(f'"{t}"' for t in ALTERNATIVES) + "] @op"
+    pairs = [
+        (lambda r: treesitter.tokens(r, treesitter.words(ALTERNATIVES), ALTERNATIVES), alternatives),
+        (lambda r: treesitter.called(r, re.compile(rb"\b\w+\b")), "(call_expression function: (identifier) @f)"),
+        (defines, "(preproc_def name: (identifier) value: (preproc_arg)) @d"),
+    ]
+    inline = (b"#  define A __device__\n// #define B 1\n#define F(x) x\n/* c */ #define C 2\n#define D\n"
+              b"int f() { return a or b and not c; }\nauto s = \"or\"; int g(int x) { return f() + h(x); }\n")
+    checked = [0] * len(pairs)
+    for code in [inline, *(p.read_bytes() for p in CPP_FIXTURES)]:
+        root = treesitter.parse("cpp", code).root_node
+        path = code[:40]
+        for i, (found_by_text, query) in enumerate(pairs):
+            by_query = [(n.start_byte, n.end_byte) for _, n in treesitter.captures("cpp", query, root)]
+            assert [(n.start_byte, n.end_byte) for n in found_by_text(root)] == by_query, (path, query)
+            checked[i] += len(by_query)
+    assert all(n > 5 for n in checked), checked

@@ -10,7 +10,7 @@ ALTERNATIVES = {
     "and_eq": "&=", "or_eq": "|=", "xor_eq": "^=", "not_eq": "!=",
 }
 
-_QUERY = "[" + " ".join(f'"{t}"' for t in ALTERNATIVES) + "] @op"
+_WORDS = treesitter.words(ALTERNATIVES)
 
 
 class AltTokens(CppTransform):
@@ -41,7 +41,7 @@ class AltTokens(CppTransform):
     triggers_in_code = True  # "or" and "and" fill comments
 
     def rewrite(self, tree, ctx: Context) -> None:
-        for _, node in treesitter.captures(self.language, _QUERY, tree.root_node):
+        for node in treesitter.tokens(tree.root_node, _WORDS, ALTERNATIVES):
             if node.parent is None or not node.parent.type.endswith("expression"):
                 continue
             if not msvc_sees(node, device=True):

@@ -81,9 +81,9 @@ class BoolDispatch(CppTransform):
         if not macros:
             return
         done_inner: set[int] = set()
-        for _, call in treesitter.captures(self.language, "(call_expression function: (identifier) @f)", tree.root_node):
+        for call in treesitter.called(tree.root_node, treesitter.words(macros)):
             outer = call.parent
-            if call.text.decode() not in macros or outer.start_byte in done_inner:
+            if outer.start_byte in done_inner:
                 continue
             if not msvc_sees(outer, device=True):
                 continue

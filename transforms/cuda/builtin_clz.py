@@ -67,9 +67,8 @@ class BuiltinClz(CppTransform):
         root = tree.root_node
         macros = {**(ctx.plan or {}), **space_macros(root)}
         sites = []
-        for _, call in treesitter.captures(self.language, "(call_expression function: (identifier) @f)", root):
-            name = call.text.decode()
-            if name in MACROS and msvc_sees(call) and execution_space(call, macros) is not Space.DEVICE:
+        for call in treesitter.called(root, treesitter.words(MACROS)):
+            if msvc_sees(call) and execution_space(call, macros) is not Space.DEVICE:
                 sites.append(call)
         if not sites:
             if b"#ifndef WINPORT_CLZ" in ctx.source.body:

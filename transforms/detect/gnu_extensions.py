@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import re
+
 from winport.lang import treesitter
 from winport.lang.cpp import Space, execution_space, msvc_sees, space_macros, tree_space_macros
 from winport.transform import Context, CppTransform
 
 # Handled by cuda/builtin-clz (K4).
 FIXED_ELSEWHERE = {"__builtin_clz", "__builtin_clzl", "__builtin_clzll"}
+_BUILTINS = re.compile(rb"\b__builtin_\w+\b")
 
 
 class GnuExtensions(CppTransform):
@@ -39,9 +42,9 @@ class GnuExtensions(CppTransform):
     def rewrite(self, tree, ctx: Context) -> None:
         root = tree.root_node
         macros = {**(ctx.plan or {}), **space_macros(root)}
-        for _, node in treesitter.captures(self.language, "(call_expression function: (identifier) @f)", root):
+        for node in treesitter.called(root, _BUILTINS):
             name = node.text.decode()
-            if name.startswith("__builtin_") and name not in FIXED_ELSEWHERE and self._host(node, macros):
+            if name not in FIXED_ELSEWHERE and self._host(node, macros):
                 ctx.report(node, f"{name} is a GCC builtin: MSVC has no such function; use an intrinsic "
                                  "under #ifdef _MSC_VER")
         for _, node in treesitter.captures(self.language, "(attribute_specifier) @a", root):

@@ -57,12 +57,30 @@ KNOWN_SPACE_MACROS = {
 }
 
 
+_HASH_DEFINE = re.compile(rb"#[ \t]*define\b")
+
+
+def defines(root: ts.Node) -> Iterator[ts.Node]:
+    """The object-like macro definitions under ``root`` (what the query
+    ``(preproc_def name: (identifier) value: (preproc_arg)) @d`` gives, in document
+    order), found from the text's ``#define`` and looked up in the tree."""
+    text, base = root.text or b"", root.start_byte
+    for m in _HASH_DEFINE.finditer(text):
+        token = root.descendant_for_byte_range(base + m.start(), base + m.start() + 1)
+        node = token.parent if token is not None and token.type == "#define" else None
+        if node is None or node.type != "preproc_def" or node.start_byte != token.start_byte:
+            continue
+        name, value = node.child_by_field_name("name"), node.child_by_field_name("value")
+        if name is not None and name.type == "identifier" and value is not None and value.type == "preproc_arg":
+            yield node
+
+
 def space_macros(root: ts.Node) -> dict[str, set[Space]]:
     """Macros of this file that expand to ``__device__``/``__host__``/``__global__``,
     plus the known CUTLASS/CuTe ones."""
     found = dict(KNOWN_SPACE_MACROS)
     defs = [(node.child_by_field_name("name").text.decode(), set(node.child_by_field_name("value").text.decode().split()))
-            for _, node in captures("cpp", "(preproc_def name: (identifier) value: (preproc_arg)) @d", root)]
+            for node in defines(root)]
     changed = True
     while changed:  # a macro may expand to another one (MAYBE_HOST_DEVICE -> C10_HOST_DEVICE)
         changed = False

@@ -75,17 +75,37 @@ def captures(name: str, source: str, node: ts.Node) -> Iterator[tuple[str, ts.No
                 yield cap, n
 
 
-def identifiers(root: ts.Node, words: "re.Pattern[bytes]") -> Iterator[ts.Node]:
-    """The ``identifier`` nodes under ``root`` whose whole text is a match of ``words``
-    (a pattern of word characters only), in document order: what the query
-    ``(identifier) @i`` filtered by name gives, found from the text and looked up in
-    the tree, instead of a Python object made for every identifier of a large file."""
+def tokens(root: ts.Node, words: "re.Pattern[bytes]", types: "set[str] | tuple[str, ...]") -> Iterator[ts.Node]:
+    """The nodes under ``root`` of one of ``types`` whose whole text is a match of
+    ``words`` (a pattern of word characters only), in document order: what a query
+    for those node types filtered by text gives, found from the text and looked up in
+    the tree, instead of a Python object made for every such node of a large file."""
     text, base = root.text or b"", root.start_byte
     for m in words.finditer(text):
         start, end = base + m.start(), base + m.end()
         node = root.descendant_for_byte_range(start, end)
-        if node is not None and node.type == "identifier" and node.start_byte == start and node.end_byte == end:
+        if node is not None and node.type in types and node.start_byte == start and node.end_byte == end:
             yield node
+
+
+def identifiers(root: ts.Node, words: "re.Pattern[bytes]") -> Iterator[ts.Node]:
+    """``(identifier) @i`` filtered by name: see :func:`tokens`."""
+    return tokens(root, words, ("identifier",))
+
+
+def called(root: ts.Node, words: "re.Pattern[bytes]") -> Iterator[ts.Node]:
+    """``(call_expression function: (identifier) @f)`` filtered by name: the called
+    identifiers matching ``words``."""
+    for node in identifiers(root, words):
+        call = node.parent
+        if call is not None and call.type == "call_expression" and call.child_by_field_name("function") == node:
+            yield node
+
+
+def words(names) -> "re.Pattern[bytes]":
+    """A pattern for :func:`tokens` matching exactly these names."""
+    return re.compile(rb"\b(?:" + b"|".join(re.escape(n.encode()) for n in sorted(names, key=len, reverse=True))
+                      + rb")\b")
 
 
 def walk(node: ts.Node) -> Iterator[ts.Node]:
