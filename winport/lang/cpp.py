@@ -13,7 +13,7 @@ from typing import Iterator
 
 import tree_sitter as ts
 
-from .treesitter import captures, inside, walk
+from .treesitter import inside, walk
 
 # What the host pass of nvcc with MSVC on x64 defines, and what it does not.
 MSVC_DEFINED = frozenset({"_MSC_VER", "_WIN32", "_WIN64", "_M_X64", "_M_AMD64", "__CUDACC__", "__NVCC__"})
