@@ -76,3 +76,35 @@ def test_idempotent_and_parse_preserving(t, data):
     if once != source:
         assert parse_problems(path, source, once) is None
         assert (b"\r\n" in once) == (b"\r\n" in source)
+
+
+CPP_FILES = sorted({data for t in TRANSFORMS if t.language == "cpp" for c in cases(t.id)
+                    for path, data in c.files("before").items() if language_of(path) == "cpp" and len(data) > 20})
+SNIPPETS = [b"||", b"&&", b" or ", b"(", b")", b"{", b"}", b";", b"int x = 1;", b"\n", b'asm volatile("")',
+            b"#ifdef _MSC_VER\n", b"#endif\n", b"", b"template <typename T>", b"/*", b"*/", b'"', b"x[n]"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_incremental_reparse_agrees_with_a_fresh_parse_on_whether_errors_grew(data):
+    """The re-parse guard parses a rewrite incrementally; whether ERROR/MISSING nodes
+    grew must be what a parse from scratch says (a failure is confirmed from scratch
+    anyway, so this guards against a rewrite passed that should have failed)."""
+    from winport.lang import treesitter
+
+    old = data.draw(st.sampled_from(CPP_FILES))
+    changes, taken = [], []
+    for _ in range(data.draw(st.integers(1, 4))):
+        start = data.draw(st.integers(0, len(old) - 1))
+        end = min(len(old), start + data.draw(st.integers(0, 20)))
+        if all(end <= a or start >= b for a, b in taken) and (start, end) not in taken:
+            taken.append((start, end))
+            changes.append((start, end, data.draw(st.sampled_from(SNIPPETS))))
+    new = old
+    for start, end, text in sorted(changes, reverse=True):
+        new = new[:start] + text + new[end:]
+    tree = treesitter.parser("cpp").parse(old)
+    before = treesitter.error_count(tree)
+    incremental = treesitter.error_count(treesitter.reparse("cpp", tree, old, new, changes))
+    fresh = treesitter.error_count(treesitter.parser("cpp").parse(new))
+    assert (incremental > before) == (fresh > before)

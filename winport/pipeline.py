@@ -20,7 +20,7 @@ import ahocorasick_rs
 from .lang import treesitter
 from .model import FileResult, Outcome, Report, TransformResult
 from .sources import SourceError, SourceFile, TreeLock, discover, read, write_atomic
-from .transform import Context, Transform, TransformError, apply_edits
+from .transform import Context, Transform, TransformError, apply_edits, edit_bytes
 
 KNOWN_LIMITS = (
     "single GPU only: NCCL has no Windows build, so no tensor or pipeline parallelism",
@@ -382,7 +382,12 @@ def _run_edits(language, source, group, plans, results) -> bytes:
         return source.body
     new = apply_edits(source.body, accepted, source.newline)
     if tree is not None:
-        before, after = treesitter.error_count(tree), treesitter.error_count(treesitter.parse(language, new))
+        # parsed again incrementally; a failure is confirmed by a parse from scratch
+        changes = [(e.start, e.end, edit_bytes(e, source.newline)) for e in accepted]
+        before = treesitter.error_count(tree)
+        after = treesitter.error_count(treesitter.reparse(language, tree, source.body, new, changes))
+        if after > before:
+            after = treesitter.error_count(treesitter.parse(language, new))
         if after > before:
             reason = (f"{source.path}: re-parse guard: the rewrite would add {after - before} "
                       f"ERROR/MISSING node(s); file left untouched")

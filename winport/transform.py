@@ -57,11 +57,16 @@ def apply_edits(body: bytes, edits: list[Edit], newline: str = "\n") -> bytes:
             raise TransformError(f"overlapping edits at bytes {a.start}-{a.end} and {b.start}-{b.end}")
     out = body
     for e in reversed(ordered):
-        text = e.text.replace("\r\n", "\n")
-        if newline != "\n":
-            text = text.replace("\n", newline)
-        out = out[: e.start] + text.encode("utf-8") + out[e.end:]
+        out = out[: e.start] + edit_bytes(e, newline) + out[e.end:]
     return out
+
+
+def edit_bytes(e: Edit, newline: str = "\n") -> bytes:
+    """The bytes ``e`` puts in place: its text with ``newline`` line endings."""
+    text = e.text.replace("\r\n", "\n")
+    if newline != "\n":
+        text = text.replace("\n", newline)
+    return text.encode("utf-8")
 
 
 class Context:

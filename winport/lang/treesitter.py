@@ -42,6 +42,25 @@ def parse(name: str, source: bytes) -> ts.Tree:
     return tree
 
 
+def reparse(name: str, tree: ts.Tree, old: bytes, new: bytes, changes: "list[tuple[int, int, bytes]]") -> ts.Tree:
+    """The tree of ``new``, which is ``old`` (whose tree is ``tree``) with ``changes``
+    made: (start, end, replacement) byte ranges of ``old``, not overlapping. A copy of
+    ``tree`` learns the edits, so that tree-sitter parses again only what they touch;
+    ``tree`` itself is left as it is (trees are shared)."""
+    edited = tree.copy()
+    for start, end, text in sorted(changes, key=lambda c: (c[0], c[1]), reverse=True):  # later ones first
+        start_point, old_end_point = _point(old, start), _point(old, end)
+        lines = text.count(b"\n")
+        new_end_point = (start_point[0] + lines,
+                         len(text) - text.rfind(b"\n") - 1 if lines else start_point[1] + len(text))
+        edited.edit(start, end, start + len(text), start_point, old_end_point, new_end_point)
+    return parser(name).parse(new, edited)
+
+
+def _point(data: bytes, offset: int) -> tuple[int, int]:
+    return data.count(b"\n", 0, offset), offset - (data.rfind(b"\n", 0, offset) + 1)
+
+
 def forget() -> None:
     """Drop the parse cache (the pipeline does at the end of a run)."""
     _PARSED.clear()
