@@ -9,7 +9,7 @@ import re
 import libcst as cst
 import pytest
 
-from winport import Pipeline, registry
+from winport import Outcome, Pipeline, registry
 from winport.examples import cases
 from winport.lang import python
 from winport.lang.python import Partial, focus, has_module_level, module_aliases
@@ -241,16 +241,32 @@ def test_a_rewritten_partial_module_stands_for_the_new_code():
     (case,) = [c for c in cases("build/cmake-path-slashes") if c.name == "vllm-setup-py"]
     source = SourceFile.from_bytes("setup.py", (case.before / "setup.py").read_bytes())
     group = [registry.get(i) for i in ("build/target-device", "build/cmake-path-slashes", "build/nvcc-exe")]
-    built = []
-    original = Partial.build.__func__
-
-    def build(cls, *a, **k):
-        built.append(k.get("module") is not None)
-        return original(cls, *a, **k)
+    parses = []
+    parse = python.cst.parse_module
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(Partial, "build", classmethod(build))
         mp.setattr(python, "PARTIAL_MOST", 1.0)
-        new_partial, partial, new_whole, whole = _both(source, group, {})
+        # a partial module's statements are parsed from bytes (code a transform adds, from str)
+        mp.setattr(python.cst, "parse_module", lambda code, *a, **k: parses.append(isinstance(code, bytes))
+                   or parse(code, *a, **k))
+        partial = {}
+        new_partial = _run_python_partial(source, group, {}, partial)
+    assert parses.count(True) == 1  # the first partial module only: three transforms changed the file
+    new_whole, whole = _run_python_whole(source, group, {}, {}), {}
+    _run_python_whole(source, group, {}, whole)
     assert new_partial == new_whole and _json(partial) == _json(whole)
-    assert built.count(True) == 2  # the later transforms took the module the one before gave
+    assert sum(r.outcome is Outcome.APPLIED for r in partial.values()) == 3
+
+
+def test_a_rewritten_partial_module_serves_only_where_its_statements_are_the_new_text():
+    anchors = re.compile(rb"fork|spawn")
+    part = Partial.build(CODE, anchors)
+    wrapper = focus(part.module, anchors, part.spans)
+    rewritten = wrapper.visit(_Rename())
+    new = part.splice(rewritten, wrapper)
+    assert part.after[-1] == b"def target(x):\n    # comment inside\n    return os.spawn(x)\n"
+    again = Partial.build(new, anchors, module=rewritten, texts=part.after)
+    assert again is not None and again.module.body[-1].name.value == "target"
+    for other in (new.replace(b"LIMIT = 3", b"LIMIT = spawn"),  # one more statement kept
+                  new.replace(b"os.spawn(x)", b"os.spawn(y)")):  # a kept statement not as spliced
+        assert Partial.build(other, anchors, module=rewritten, texts=part.after) is None

@@ -424,11 +424,11 @@ def _run_python_partial(source, group, plans, results, spans=None) -> bytes | No
     changed_by: list[Context] = []
     todo = list(group)
     anchors = re.compile(b"|".join(t.anchor_re().pattern for t in group))
-    rewritten = None  # the partial module the last rewrite gave
+    rewritten, texts = None, None  # the partial module the last rewrite gave, its statements' text
     while todo:
         # after a rewrite, its module stands for the new code where their statements line up
         part = Partial.build(code, anchors, spans=spans if code is source.body else statement_spans(code),
-                             module=rewritten)
+                             module=rewritten, texts=texts)
         if part is None and rewritten is not None:
             part = Partial.build(code, anchors)
         if part is None:
@@ -455,7 +455,7 @@ def _run_python_partial(source, group, plans, results, spans=None) -> bytes | No
                 spliced = part.splice(new_module, wrapper)
                 if spliced is None:
                     return None
-                code, rewritten = spliced, new_module
+                code, rewritten, texts = spliced, new_module, part.after
                 changed_by.append(ctx)
                 rest = todo[i + 1:]
                 if rest:

@@ -199,14 +199,17 @@ class Partial:
         self.omitted = omitted
         self.line_of = line_of  # line of ``module`` -> line of ``code``
         self.parts: dict[int, list[Span]] = {}  # index of a class kept in part -> the body statements kept
+        self.after: list[bytes] = []  # after :meth:`splice`: the text of each statement of the new module
 
     @classmethod
     def build(cls, code: bytes, anchors: "re.Pattern[bytes]", most: float | None = None,
-              spans: list[Span] | None = None, module: cst.Module | None = None) -> "Partial | None":
+              spans: list[Span] | None = None, module: cst.Module | None = None,
+              texts: list[bytes] | None = None) -> "Partial | None":
         """``spans``: the code's :func:`statement_spans`, when the caller has them;
         ``module``: the partial module the kept statements are already (what a rewrite
         of the previous partial module gave, spliced into ``code``), used instead of
-        parsing them again where its statements line up with them."""
+        parsing them again when ``texts`` (its statements' text in ``code``, as
+        :meth:`splice` gave them) are exactly the kept statements' text."""
         most = PARTIAL_MOST if most is None else most
         if code.startswith(b"\xef\xbb\xbf") or any(_CODING.match(line) for line in code.split(b"\n", 2)[:2]) \
                 or code.count(b"\r") != code.count(b"\r\n"):
@@ -230,6 +233,8 @@ class Partial:
                 kept[n] = Span(span.first, span.last, span.column, inner, header + b"".join(b.text for b in inner),
                                span.nodes, span.start, span.end)
         if not kept or sum(len(span.text) for span in kept) > most * len(code) or not kept[-1].text.endswith(b"\n"):
+            return None
+        if module is not None and [span.text for span in kept] != texts:
             return None
         try:
             module = _as_parsed(module, parts) if module else cst.parse_module(b"".join(span.text for span in kept))
@@ -273,10 +278,11 @@ class Partial:
         class kept in part keeps its header and takes its statements the same way."""
         if new.header or new.footer:
             return None
-        pieces = self._pieces(None, self.module.body, new.body, self.spans, wrapper, new,
-                              lambda stmts: "".join(new.code_for_node(s) for s in stmts).encode())
-        if pieces is None:
+        found = self._pieces(None, self.module.body, new.body, self.spans, wrapper, new,
+                             lambda stmts: "".join(new.code_for_node(s) for s in stmts).encode())
+        if found is None:
             return None
+        pieces, self.after = found
         out, at = [], 0
         for start, end, text in pieces:
             out += [self.code[at:start], text]
@@ -284,10 +290,12 @@ class Partial:
         return b"".join([*out, self.code[at:]])
 
     def _pieces(self, parent: int | None, old: list, body: list, spans: list[Span], wrapper: FocusedWrapper,
-                new: cst.Module, code: "Callable[[list], bytes | None]") -> list[tuple[int, int, bytes]] | None:
+                new: cst.Module, code: "Callable[[list], bytes | None]"
+                ) -> tuple[list[tuple[int, int, bytes]], list[bytes]] | None:
         """(start, end, text) edits that make ``old`` (statements of the module, or of
         the class kept in part at ``parent``) into ``body`` (``code`` writes statements
-        of it); None where they cannot be placed."""
+        of it), and the text each statement of ``body`` will have in the new file
+        (without the lines above it); None where they cannot be placed."""
         origin = {id(stmt): (k, False) for k, stmt in enumerate(old)}
         origin.update({key: (k, True) for key, (where, k, _) in wrapper.derived.items() if where == parent})
         groups: list[tuple[int | None, bool, list[cst.BaseStatement]]] = []
@@ -301,20 +309,16 @@ class Partial:
         if order != list(range(len(old))):  # a kept statement removed, moved or split apart
             return None
         pieces: list[tuple[int, int, bytes]] = []
+        texts: list[bytes] = []
         before: int | None = None
         for k, changed, stmts in groups:
-            if k is None:
-                if before is None or any(hasattr(node, "body") for node in spans[before].nodes):
-                    return None  # libcst would place it before the gap's comments, or in a block's footer
-                text = code(stmts)
-                if text is None:
-                    return None
-                pieces.append((spans[before].end, spans[before].end, text))
+            if k is not None and not changed:
+                texts.append(spans[k].text)
+                before = k
                 continue
-            before = k
-            if not changed:
-                continue
-            if parent is None and k in self.parts:  # its header must stay; its statements are edited
+            if k is None and (before is None or any(hasattr(node, "body") for node in spans[before].nodes)):
+                return None  # libcst would place it before the gap's comments, or in a block's footer
+            if k is not None and parent is None and k in self.parts:  # its header stays; its statements change
                 cls = stmts[0]
                 if len(stmts) != 1 or not isinstance(cls, cst.ClassDef) or not isinstance(cls.body, cst.IndentedBlock) \
                         or _header(cls, new) != _header(self.module.body[k], self.module):
@@ -323,14 +327,24 @@ class Partial:
                                      lambda stmts, cls=cls: self._in_class(cls, stmts, new))
                 if inner is None:
                     return None
-                pieces += inner
+                pieces += inner[0]
+                header = spans[k].text[:len(spans[k].text) - sum(len(b.text) for b in self.parts[k])]
+                texts.append(header + b"".join(inner[1]))
+                before = k
                 continue
             text = code(stmts)
-            if text is None:
+            own = [text] if len(stmts) == 1 and not stmts[0].leading_lines else \
+                [code([s.with_changes(leading_lines=[]) if s.leading_lines else s]) for s in stmts]
+            if text is None or None in own:
                 return None
+            texts += own
+            if k is None:
+                pieces.append((spans[before].end, spans[before].end, text))
+                continue
+            before = k
             if text != self.code[spans[k].start:spans[k].end]:
                 pieces.append((spans[k].start, spans[k].end, text))
-        return pieces
+        return pieces, texts
 
     def _in_class(self, cls: cst.ClassDef, stmts: list, new: cst.Module) -> bytes | None:
         """The code of ``stmts`` as statements of the body of ``cls`` (indented as there)."""
@@ -344,8 +358,9 @@ class Partial:
 
 def _as_parsed(module: cst.Module, parts: dict[int, list[Span]]) -> cst.Module:
     """A rewritten partial module as parsing its statements' text would give it: the
-    blank and comment lines above a kept statement lie between the kept statements,
-    not in them (statements a rewrite added carry theirs)."""
+    blank and comment lines above a kept statement (a rewrite may have put some there,
+    and :meth:`Partial.splice` wrote them into the file) lie between the kept
+    statements, not in them."""
     def bare(stmt):
         return stmt.with_changes(leading_lines=[]) if stmt.leading_lines else stmt
 
