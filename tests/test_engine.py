@@ -393,8 +393,14 @@ def test_tokens_calls_and_defines_found_from_the_text_are_the_querys():
         (lambda r: treesitter.tokens(r, treesitter.words(ALTERNATIVES), ALTERNATIVES), alternatives),
         (lambda r: treesitter.called(r, re.compile(rb"\b\w+\b")), "(call_expression function: (identifier) @f)"),
         (defines, "(preproc_def name: (identifier) value: (preproc_arg)) @d"),
+        (lambda r: treesitter.led_by(r, ("asm", "__asm__", "__asm"), "gnu_asm_expression"),
+         "(gnu_asm_expression) @asm"),
+        (lambda r: treesitter.tokens(r, re.compile(rb"\b\w+\b"), ("type_identifier", "primitive_type")),
+         "[(type_identifier) (primitive_type)] @t"),
     ]
     inline = (b"#  define A __device__\n// #define B 1\n#define F(x) x\n/* c */ #define C 2\n#define D\n"
+              b'__device__ void k() { asm volatile("trap;"); __asm__ __volatile__("nop"); __asm("x"); }\n'
+              b"typedef unsigned int uint; uint u; __int64_t v; int64_t w;\n"
               b"int f() { return a or b and not c; }\nauto s = \"or\"; int g(int x) { return f() + h(x); }\n")
     checked = [0] * len(pairs)
     for code in [inline, *(p.read_bytes() for p in CPP_FIXTURES)]:

@@ -9,6 +9,8 @@ from winport.lang import treesitter
 from winport.lang.cpp import insert_after_includes, msvc_sees
 from winport.transform import Context, CppTransform
 
+_TYPES = ("type_identifier", "primitive_type")
+
 
 class MissingTypedef(CppTransform):
     """Base: subclasses set ``type_name``, ``block`` and ``defined`` (a regex for an
@@ -20,9 +22,8 @@ class MissingTypedef(CppTransform):
 
     def rewrite(self, tree, ctx: Context) -> None:
         root = tree.root_node
-        uses = [n for _, n in treesitter.captures(self.language, "[(type_identifier) (primitive_type)] @t", root)
-                if n.text.decode() == self.type_name and msvc_sees(n, device=True)
-                and n.parent is not None and n.parent.type != "type_definition"]
+        uses = [n for n in treesitter.tokens(root, treesitter.words([self.type_name]), _TYPES)
+                if msvc_sees(n, device=True) and n.parent is not None and n.parent.type != "type_definition"]
         if not uses:
             return
         if re.search(self.defined.encode(), ctx.source.body):

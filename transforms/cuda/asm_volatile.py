@@ -62,7 +62,7 @@ class AsmVolatile(CppTransform):
 
     def rewrite(self, tree, ctx: Context) -> None:
         macros = {**(ctx.plan or {}), **space_macros(tree.root_node)}
-        for _, node in treesitter.captures(self.language, "(gnu_asm_expression) @asm", tree.root_node):
+        for node in treesitter.led_by(tree.root_node, ("asm", "__asm__", "__asm"), "gnu_asm_expression"):
             if not msvc_sees(node, device=True):
                 continue
             space = execution_space(node, macros)

@@ -5,6 +5,9 @@ from winport.lang.cpp import msvc_sees
 from winport.transform import Context, CppTransform
 
 
+NAMES = ("__int64_t", "__uint64_t")
+
+
 class Int64T(CppTransform):
     """Spell glibc's `__int64_t` as the standard `int64_t`.
 
@@ -27,7 +30,7 @@ class Int64T(CppTransform):
     trigger_words = True
 
     def rewrite(self, tree, ctx: Context) -> None:
-        for _, node in treesitter.captures(self.language, "[(type_identifier) (primitive_type)] @t", tree.root_node):
+        for node in treesitter.tokens(tree.root_node, treesitter.words(NAMES), ("type_identifier", "primitive_type")):
             name = node.text.decode()
-            if name in ("__int64_t", "__uint64_t") and msvc_sees(node, device=True):
+            if msvc_sees(node, device=True):
                 ctx.replace_node(node, name[2:], f"{name} -> {name[2:]}")

@@ -121,6 +121,16 @@ def called(root: ts.Node, words: "re.Pattern[bytes]") -> Iterator[ts.Node]:
             yield node
 
 
+def led_by(root: ts.Node, keywords: "set[str] | tuple[str, ...]", parent: str) -> Iterator[ts.Node]:
+    """The ``parent`` nodes under ``root`` whose first child is one of ``keywords``
+    (``(parent) @p`` for node types that open with a keyword, e.g. ``gnu_asm_expression``
+    with ``asm``), found from the text like :func:`tokens`."""
+    for token in tokens(root, words(keywords), keywords):
+        node = token.parent
+        if node is not None and node.type == parent and node.start_byte == token.start_byte:
+            yield node
+
+
 def words(names) -> "re.Pattern[bytes]":
     """A pattern for :func:`tokens` matching exactly these names."""
     return re.compile(rb"\b(?:" + b"|".join(re.escape(n.encode()) for n in sorted(names, key=len, reverse=True))
