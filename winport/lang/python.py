@@ -192,13 +192,13 @@ class Partial:
     on the whole module."""
 
     def __init__(self, code: bytes, spans: list[Span], module: cst.Module, omitted: Omitted,
-                 line_of: dict[int, int]):
+                 line_of: dict[int, int], parts: dict[int, list[Span]] | None = None):
         self.code = code
         self.spans = spans  # of the kept statements, lines and bytes of ``code``
         self.module = module
         self.omitted = omitted
         self.line_of = line_of  # line of ``module`` -> line of ``code``
-        self.parts: dict[int, list[Span]] = {}  # index of a class kept in part -> the body statements kept
+        self.parts = parts or {}  # index of a class kept in part -> the body statements kept
         self.after: list[bytes] = []  # after :meth:`splice`: the text of each statement of the new module
 
     @classmethod
@@ -236,19 +236,22 @@ class Partial:
             return None
         if module is not None and [span.text for span in kept] != texts:
             return None
-        try:
-            module = _as_parsed(module, parts) if module else cst.parse_module(b"".join(span.text for span in kept))
-        except cst.ParserSyntaxError:
-            return None
+        if module is not None:
+            module = _as_parsed(module, parts)  # it has the file's newline and indent already
+        else:
+            try:
+                module = cst.parse_module(b"".join(span.text for span in kept))
+            except cst.ParserSyntaxError:
+                return None
+            # what libcst would have found in the whole file: its first newline, first indent
+            first_newline = code.find(b"\n")
+            newline = "\r\n" if first_newline > 0 and code[first_newline - 1] == 0x0D else "\n"
+            indent = _first_indent(code, spans)
+            module = module.with_changes(default_newline=newline, **({"default_indent": indent} if indent else {}))
         if len(module.body) != len(kept) or any(
                 not isinstance(module.body[n], cst.ClassDef) or not isinstance(module.body[n].body, cst.IndentedBlock)
                 or len(module.body[n].body.body) != len(inner) for n, inner in parts.items()):
             return None
-        # what libcst would have found in the whole file: its first newline, first indent
-        first_newline = code.find(b"\n")
-        newline = "\r\n" if first_newline > 0 and code[first_newline - 1] == 0x0D else "\n"
-        indent = _first_indent(code, spans)
-        module = module.with_changes(default_newline=newline, **({"default_indent": indent} if indent else {}))
         line_of: dict[int, int] = {}
         for n, span in enumerate(kept):
             pieces = [(span.first, span.first + span.text.count(b"\n") - 1)] if n not in parts else \
@@ -257,10 +260,8 @@ class Partial:
                 for line in range(first, last + 1):
                     line_of[len(line_of) + 1] = line
         kept_ids = set(keep)
-        partial = cls(code, kept, module, _omitted([span for i, span in enumerate(spans) if i not in kept_ids],
-                                                   dropped), line_of)
-        partial.parts = parts
-        return partial
+        return cls(code, kept, module, _omitted([span for i, span in enumerate(spans) if i not in kept_ids], dropped),
+                   line_of, parts)
 
     def active(self) -> "contextvars.Token":
         """Make the module-level helpers answer for the whole file (``reset`` after)."""
