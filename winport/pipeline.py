@@ -318,8 +318,7 @@ def process_file(work: FileWork, plans: dict) -> FileOutcome:
             lines = _line_map(source.body, current.body)
             for t in group:
                 r = results[t.id]
-                r.sites = [replace(x, line=lines.get(x.line, x.line)) for x in r.sites]
-                r.reported = [replace(x, line=lines.get(x.line, x.line)) for x in r.reported]
+                r.sites, r.reported = _remapped(r.sites, lines), _remapped(r.reported, lines)
 
     ordered = [results[t.id] for t in work.transforms]
     new_raw = source.encode(body) if body != source.body else None
@@ -449,7 +448,7 @@ def _run_python_partial(source, group, plans, results, spans=None) -> bytes | No
                 part.reset(token)
             if lines is not None:  # an earlier transform moved lines: report the file's own
                 for sites in (ctx.sites, ctx.already_sites, ctx.reported):
-                    sites[:] = [replace(s, line=lines.get(s.line, s.line)) for s in sites]
+                    sites[:] = _remapped(sites, lines)
             results[t.id] = _result(ctx)
             if ctx.sites:
                 spliced = part.splice(new_module, wrapper)
@@ -495,7 +494,7 @@ def _run_python_whole(source, group, plans, results, spans=None) -> bytes:
             continue
         if lines is not None:  # an earlier transform moved lines: report the file's own
             for sites in (ctx.sites, ctx.already_sites, ctx.reported):
-                sites[:] = [replace(s, line=lines.get(s.line, s.line)) for s in sites]
+                sites[:] = _remapped(sites, lines)
         results[t.id] = _result(ctx)
         if ctx.sites:
             module = new_module
@@ -541,6 +540,11 @@ def _run_ast(language, source, group, plans, results) -> bytes:
         results[t.id] = _failed(t, source.path, f"{source.path}: detector {t.id} recorded an edit") \
             if ctx.edits or ctx.sites else _result(ctx)
     return source.body
+
+
+def _remapped(sites: list, lines: dict[int, int]) -> list:
+    """``sites`` with their lines of a rewritten file mapped to the original file's."""
+    return [replace(s, line=lines.get(s.line, s.line)) for s in sites]
 
 
 def _line_map(old: bytes, new: bytes) -> dict[int, int]:
