@@ -9,11 +9,13 @@ import textwrap
 from pathlib import Path
 
 import libcst as cst
+import libcst.matchers as m
 import pytest
 
 from conftest import read_tree, run
 from winport import (Context, CppTransform, Edit, Outcome, Pipeline, PythonTransform, TransformError,
                      apply_edits, pipeline, registry)
+from winport.lang.python import ensure_import
 from winport.sources import SourceError, SourceFile, discover, write_atomic
 
 
@@ -117,6 +119,54 @@ def test_reparse_guard_for_python_uses_compile(tree):
     res = report.by_id("test/return-at-module-level")
     assert res.outcome is Outcome.FAILED and "does not compile" in res.files[0].reason
     assert (root / "vllm/m.py").read_text() == "pass\n"
+
+
+class GuardWithoutImport(PythonTransform):
+    """Puts a Windows guard on `import fcntl` without importing sys: the import guard
+    must refuse it (the module would raise NameError on import, on Linux too)."""
+    id = "test/guard-without-import"
+    summary = "test"
+    triggers = ("import fcntl",)
+
+    def rewrite(self, wrapper, ctx: Context):
+        module = wrapper.module
+        body = [cst.parse_statement('if sys.platform != "win32":\n    import fcntl\n')
+                if m.matches(s, m.SimpleStatementLine(body=[m.Import(names=[m.ImportAlias(m.Name("fcntl"))])]))
+                else s for s in module.body]
+        ctx.applied((1, 1), "guarded")
+        return module.with_changes(body=body)
+
+
+class AddsHelperImport(PythonTransform):
+    """A well-behaved transform that changes the same file (it must fail with the file)."""
+    id = "test/adds-helper-import"
+    summary = "test"
+    triggers = ("import",)
+
+    def rewrite(self, wrapper, ctx: Context):
+        ctx.applied((1, 1), "import added")
+        return ensure_import(wrapper.module, "os")
+
+
+def test_import_guard_refuses_a_name_read_before_it_is_bound(tree):
+    code = "import logging\nimport fcntl\n\nimport sys\n\nlog = logging.getLogger(__name__)\n"
+    root = tree({"vllm/m.py": code})
+    report = Pipeline([GuardWithoutImport(), AddsHelperImport()], jobs=1).run(str(root))
+    res = report.by_id("test/guard-without-import")
+    assert res.outcome is Outcome.FAILED
+    reason = res.files[0].reason
+    assert "import guard" in reason and "`sys` (line 2)" in reason and "vllm/m.py" in reason
+    other = report.by_id("test/adds-helper-import")
+    assert other.outcome is Outcome.FAILED and "test/guard-without-import broke" in other.files[0].reason
+    assert (root / "vllm/m.py").read_text() == code and report.changed == {}
+
+
+def test_import_guard_accepts_what_the_original_already_left_unbound(tree):
+    # `undefined` is read unbound before and after: not the rewrite's doing
+    root = tree({"vllm/m.py": "import fcntl\nimport sys\nx = undefined\n"})
+    report = Pipeline([AddsHelperImport()], jobs=1).run(str(root))
+    assert report.by_id("test/adds-helper-import").outcome is Outcome.APPLIED
+    assert (root / "vllm/m.py").read_text().startswith("import fcntl\nimport sys\nimport os\n")
 
 
 def test_crashing_transform_is_isolated(tree):

@@ -420,7 +420,7 @@ def _run_python_partial(source, group, plans, results, spans=None) -> bytes | No
 
     code = source.body
     lines: dict[int, int] | None = None  # line in ``code`` -> line in the file
-    changed_by: list[Context] = []
+    changed_by: list[tuple[Context, object]] = []  # each changing transform, the code it left
     todo = list(group)
     anchors = re.compile(b"|".join(t.anchor_re().pattern for t in group))
     rewritten, texts = None, None  # the partial module the last rewrite gave, its statements' text
@@ -455,7 +455,7 @@ def _run_python_partial(source, group, plans, results, spans=None) -> bytes | No
                 if spliced is None:
                     return None
                 code, rewritten, texts = spliced, new_module, part.after
-                changed_by.append(ctx)
+                changed_by.append((ctx, code))
                 rest = todo[i + 1:]
                 if rest:
                     lines = _line_map(source.body, code)
@@ -477,7 +477,7 @@ def _run_python_whole(source, group, plans, results, spans=None) -> bytes:
         for t in group:
             results[t.id] = _failed(t, source.path, reason)
         return source.body
-    changed_by: list[Context] = []
+    changed_by: list[tuple[Context, object]] = []  # each changing transform, the module it left
     lines: dict[int, int] | None = None  # line in the current module -> line in the file
     code = source.body  # the current module's code and (``spans``) its top-level statements' lines
     positions: dict = {}  # statement -> its nodes' positions within it, shared by the file's transforms
@@ -498,25 +498,42 @@ def _run_python_whole(source, group, plans, results, spans=None) -> bytes:
         results[t.id] = _result(ctx)
         if ctx.sites:
             module = new_module
-            changed_by.append(ctx)
+            changed_by.append((ctx, module))
             if t is not group[-1]:
                 code, spans = module.bytes, None
                 lines = _line_map(source.body, code)
     return _guarded(source, module.bytes if changed_by else source.body, changed_by, results)
 
 
-def _guarded(source, new: bytes, changed_by: list[Context], results) -> bytes:
-    """``new``, unless it does not compile where the original did (then the file is
-    left as it was and its changing transforms fail)."""
+def _guarded(source, new: bytes, changed_by: list[tuple[Context, object]], results) -> bytes:
+    """``new``, unless it does not compile where the original did, or its import-time
+    code reads a name before anything binds it where the original did not (then the
+    file is left as it was and its changing transforms fail, the first that broke it
+    named)."""
+    from .lang.bindings import new_unbound
+
     if not changed_by:
         return source.body
     error = python_error(new, source.path)
     if error and not python_error(source.body, source.path):
         reason = f"{source.path}: re-parse guard: the rewrite does not compile ({error}); file left untouched"
-        for ctx in changed_by:
+        for ctx, _ in changed_by:
             results[ctx.transform.id] = _failed(ctx.transform, source.path, reason)
         return source.body
-    return new
+    if error or not new_unbound(source.body, new):
+        return new
+    for ctx, after in changed_by:  # the first transform whose output reads an unbound name
+        unbound = new_unbound(source.body, after if isinstance(after, bytes) else after.code.encode("utf-8"))
+        if unbound:
+            break
+    names = ", ".join(f"`{name}` (line {line})" for name, line in sorted(unbound.items(), key=lambda i: i[1]))
+    culprit = ctx.transform.id
+    for other, _ in changed_by:
+        why = (f"import guard: the rewrite reads {names} at import before anything binds it (NameError "
+               "on import)" if other is ctx else f"import guard: {culprit} broke the module's import")
+        results[other.transform.id] = _failed(other.transform, source.path,
+                                              f"{source.path}: {why}; file left untouched")
+    return source.body
 
 
 def _run_ast(language, source, group, plans, results) -> bytes:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import libcst as cst
 import libcst.matchers as m
 
-from winport.lang.python import PositionedTransformer, has_module_level, imports_module, insert_after_imports
+from winport.lang.python import PositionedTransformer, ensure_import, has_module_level, insert_after_imports
 from winport.transform import Context, PythonTransform
 
 SUFFIX = "_WINPORT_EXE"
@@ -43,8 +43,7 @@ class NvccExe(PythonTransform):
     def rewrite(self, wrapper, ctx: Context) -> cst.Module:
         module = wrapper.visit(_Suffix(ctx))
         if ctx.sites and not has_module_level(module, SUFFIX):
-            code = SUFFIX_CODE if imports_module(module, "sys") else "import sys\n" + SUFFIX_CODE
-            module = insert_after_imports(module, code)
+            module = ensure_import(insert_after_imports(module, SUFFIX_CODE), "sys")
         return module
 
 

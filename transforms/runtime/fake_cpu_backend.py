@@ -81,9 +81,9 @@ class FakeCpuBackend(PythonTransform):
         visitor = _Rewrite(ctx, home, ctx.plan[: -len(".py")].replace("/", "."))
         module = wrapper.visit(visitor)
         if home and ctx.sites and not has_module_level(module, HELPER):
-            module = insert_after_imports(ensure_import(module, "sys"), HELPER_CODE)
+            module = insert_after_imports(module, HELPER_CODE)
         if home and ctx.sites:
-            module = ensure_import(module, "os")
+            module = ensure_import(ensure_import(module, "sys"), "os")
         return module
 
 

@@ -576,8 +576,8 @@ def has_module_level(module: cst.Module, name: str) -> bool:
 
 
 def _after_imports(module: cst.Module) -> int:
-    """Index of the first top-level statement after the docstring and the imports
-    that lead the module (later imports, e.g. under ``if``, do not count)."""
+    """Index of the first top-level statement after the docstring and the last
+    top-level import statement (imports under ``if`` or ``try`` do not count)."""
     at = 0
     for i, stmt in enumerate(module.body):
         if m.matches(stmt, m.SimpleStatementLine(body=[m.OneOf(m.Import(), m.ImportFrom())])):
@@ -587,13 +587,60 @@ def _after_imports(module: cst.Module) -> int:
     return at
 
 
+def _leading(module: cst.Module, future_only: bool = False) -> int:
+    """Index of the first top-level statement after the docstring and the run of
+    import statements that opens the module (``from __future__`` imports only,
+    with ``future_only``)."""
+    at = 0
+    for i, stmt in enumerate(module.body):
+        if i == 0 and m.matches(stmt, m.SimpleStatementLine(body=[m.Expr(m.SimpleString())])):
+            at = 1
+        elif m.matches(stmt, m.SimpleStatementLine(body=[m.ImportFrom(module=m.Name("__future__"))])) or (
+                not future_only and m.matches(stmt, m.SimpleStatementLine(body=[m.OneOf(m.Import(), m.ImportFrom())]))):
+            at = i + 1
+        else:
+            break
+    return at
+
+
+_IMPORT_LINE = m.SimpleStatementLine(body=[m.AtLeastN(m.OneOf(m.Import(), m.ImportFrom()), n=1)])
+
+
+def _uses(stmt: cst.CSTNode, names: set[str]) -> bool:
+    """Whether ``stmt`` mentions one of ``names`` (an import line does not use what it names)."""
+    return not m.matches(stmt, _IMPORT_LINE) and bool(m.findall(stmt, m.Name(m.MatchIfTrue(lambda v: v in names))))
+
+
+def _first_use(module: cst.Module, names: set[str], stop: int) -> int:
+    """Index of the first top-level statement before ``stop`` that mentions one of
+    ``names`` (anywhere, function bodies too: an earlier import is never wrong), or ``stop``."""
+    return next((i for i, stmt in enumerate(module.body[:stop]) if _uses(stmt, names)), stop)
+
+
+def _insert(module: cst.Module, at: int, new: list[cst.BaseStatement]) -> cst.Module:
+    """``new`` placed before statement ``at``; unless it joins the import lines
+    above, the blank lines and comments above that statement move above ``new``."""
+    body = list(module.body)
+    after_import = at > 0 and m.matches(body[at - 1], _IMPORT_LINE)
+    if at < len(body) and not after_import and body[at].leading_lines:
+        new = [new[0].with_changes(leading_lines=[*body[at].leading_lines, *new[0].leading_lines]), *new[1:]]
+        body[at] = body[at].with_changes(leading_lines=[])
+    return module.with_changes(body=[*body[:at], *new, *body[at:]])
+
+
 def insert_after_imports(module: cst.Module, code: str) -> cst.Module:
-    """``module`` with the statements of ``code`` placed after its leading imports
-    (module docstring, ``__future__`` and other top-level imports), set off by
-    two blank lines."""
+    """``module`` with the statements of ``code`` placed after its top-level imports
+    (module docstring, ``__future__`` and other imports), set off by two blank
+    lines, or before the first statement that mentions a name ``code`` defines when
+    that comes earlier. Names ``code`` itself needs are the caller's to
+    :func:`ensure_import` afterwards."""
     parsed = cst.parse_module(code.strip("\n") + "\n", config=module.config_for_parsing)
     new = list(parsed.body)
+    defined = {s.name.value for s in new if isinstance(s, (cst.FunctionDef, cst.ClassDef))} | {
+        t.target.value for s in new if isinstance(s, cst.SimpleStatementLine)
+        for a in s.body if isinstance(a, cst.Assign) for t in a.targets if isinstance(t.target, cst.Name)}
     at = _after_imports(module)
+    at = max(_first_use(module, defined, at), _leading(module, future_only=True))
     # a comment at the top of ``code`` is the parsed module's header: keep it with the code
     blank = [cst.EmptyLine(), cst.EmptyLine()] if at else []
     new[0] = new[0].with_changes(leading_lines=[*blank, *parsed.header, *new[0].leading_lines])
@@ -604,13 +651,27 @@ def imports_module(module: cst.Module, name: str) -> bool:
     return bool(module_aliases(module, name) & {name})
 
 
+def _binds_module(stmt: cst.CSTNode, name: str) -> bool:
+    """Whether ``stmt`` is a top-level ``import name`` (among other names)."""
+    return m.matches(stmt, m.SimpleStatementLine(body=[m.ZeroOrMore(), m.Import(names=[
+        m.ZeroOrMore(), m.ImportAlias(name=m.Name(name), asname=None), m.ZeroOrMore()]), m.ZeroOrMore()]))
+
+
 def ensure_import(module: cst.Module, name: str) -> cst.Module:
-    """``module`` with a top-level ``import name`` when it has none."""
-    if imports_module(module, name):
+    """``module`` with ``import name`` bound before any top-level statement mentions
+    ``name``: an ``import name`` at the top level of the module before that
+    statement is kept, else one is added at the end of the imports that open the
+    module (after the docstring and ``from __future__`` imports), or just before the
+    first statement that mentions ``name`` when that comes earlier. An import inside a
+    function or under ``if`` does not count: it does not bind the name for the
+    module's own code."""
+    body = module.body
+    first = _first_use(module, {name}, len(body))
+    if any(_binds_module(stmt, name) for stmt in body[:first]):
         return module
-    at = _after_imports(module)
+    at = max(min(_leading(module), first), _leading(module, future_only=True))
     stmt = cst.parse_statement(f"import {name}\n", config=module.config_for_parsing)
-    return module.with_changes(body=[*module.body[:at], stmt, *module.body[at:]])
+    return _insert(module, at, [stmt])
 
 
 WIN32 = 'sys.platform == "win32"'
