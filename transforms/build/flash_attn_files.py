@@ -3,7 +3,7 @@ from __future__ import annotations
 import libcst as cst
 import libcst.matchers as m
 
-from winport.lang.python import PositionedTransformer, imports_module
+from winport.lang.python import PositionedTransformer, ensure_import
 from winport.transform import Context, PythonTransform
 
 _GLOB = m.Call(func=m.OneOf(m.Attribute(m.Name("glob"), m.Name("glob")), m.Name("glob")))
@@ -32,7 +32,8 @@ class FlashAttnFiles(PythonTransform):
     The path is normalised first: `file.replace(os.sep, "/").split(...)`. On
     Linux `os.sep` is `/`, so the expression is unchanged in meaning; on
     Windows the split finds its separator and the copy lands in
-    `vllm/vllm_flash_attn/` as intended.
+    `vllm/vllm_flash_attn/` as intended. `import os` is added at the top
+    when the module does not bind `os` before.
     """
 
     id = "build/flash-attn-files"
@@ -43,9 +44,8 @@ class FlashAttnFiles(PythonTransform):
     anchors = ("glob", "split")
 
     def rewrite(self, wrapper, ctx: Context) -> cst.Module:
-        if not imports_module(wrapper.module, "os"):
-            return wrapper.module
-        return wrapper.visit(_Normalise(ctx))
+        module = wrapper.visit(_Normalise(ctx))
+        return ensure_import(module, "os") if ctx.sites else module
 
 
 class _Normalise(PositionedTransformer):

@@ -3,7 +3,7 @@ from __future__ import annotations
 import libcst as cst
 import libcst.matchers as m
 
-from winport.lang.python import PositionedTransformer, parse_statement
+from winport.lang.python import PositionedTransformer, ensure_import, parse_statement
 from winport.transform import Context, PythonTransform
 
 _EMPTY = m.Assign(targets=[m.AssignTarget(target=m.Name("VLLM_TARGET_DEVICE"))], value=m.SimpleString())
@@ -38,7 +38,8 @@ class TargetDevice(PythonTransform):
     expects = 'setup.py\'s platform branch that sets VLLM_TARGET_DEVICE = "empty"'
 
     def rewrite(self, wrapper, ctx: Context) -> cst.Module:
-        return wrapper.visit(_AddBranch(ctx))
+        module = wrapper.visit(_AddBranch(ctx))
+        return ensure_import(module, "sys") if ctx.sites else module
 
 
 def _sets_empty(node: cst.If) -> bool:

@@ -1,0 +1,222 @@
+"""A simulated Windows standard library, and a runner that imports modules of a tree.
+
+No Windows machine runs the tests, so what a ported module does on Windows at
+import is checked here by making this Linux interpreter look like Windows to the
+code under test (``activate``):
+
+- ``sys.platform`` is ``"win32"`` (``os.name`` stays ``"posix"``: ``os.path`` and the
+  interpreter itself are POSIX underneath);
+- the POSIX-only attributes below are gone from ``os``, ``signal`` and ``socket``;
+- ``fcntl``, ``resource``, ``uvloop`` and ``termios`` cannot be imported;
+- ``msvcrt`` can, as on Windows (a stand-in: ``locking`` keeps the locks in memory);
+- asyncio's ``add_signal_handler``/``remove_signal_handler`` raise
+  ``NotImplementedError`` as on Windows, and asyncio has the Windows event-loop
+  policy names (``WindowsSelectorEventLoopPolicy``, ``WindowsProactorEventLoopPolicy``).
+
+Third-party packages and the standard library's own modules are not what winport
+ports: their code runs with the real ``sys.platform`` while they are imported (their
+Windows branches need Windows itself). Modules under the tree's own package
+(``vllm``) and files loaded by path run with the simulated one.
+
+As a script, in a fresh interpreter for each call::
+
+    python tests/winsim.py [--windows] [--stub-missing] ROOT MODULE_OR_FILE
+
+imports the module (a dotted name, with ROOT first on ``sys.path``) or executes a
+file of ROOT as a module, and prints one JSON line: ``{"ok": true}`` or the
+exception's type and message. ``--stub-missing`` stands in a module for every
+missing non-standard-library import (fixtures name vLLM modules, torch, ... which
+are not there for them).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import json
+import sys
+import traceback
+import types
+from unittest import mock
+
+REAL_PLATFORM = sys.platform
+OWN = ("vllm",)  # packages imported under the simulated platform
+
+REMOVED = {
+    "os": ("fork", "forkpty", "killpg", "getpgid", "setpgid", "setsid", "getuid", "geteuid", "sched_yield",
+           "sched_getaffinity", "sched_setaffinity", "O_NOFOLLOW"),
+    "signal": ("SIGKILL", "SIGUSR1", "SIGUSR2", "SIGTSTP", "SIGHUP", "SIGQUIT", "SIGCHLD", "SIGALRM",
+               "setitimer", "alarm", "pause", "siginterrupt"),
+    "socket": ("SO_REUSEPORT", "AF_UNIX"),
+}
+UNIMPORTABLE = ("fcntl", "resource", "uvloop", "termios", "pwd", "grp", "posix")
+# Imported with the real platform before the switch: the interpreter's own machinery
+# that reads sys.platform at import (asyncio would import its Windows event loop).
+PRELOAD = ("asyncio", "asyncio.unix_events", "subprocess", "multiprocessing", "multiprocessing.connection",
+           "concurrent.futures", "socket", "selectors", "signal", "tempfile", "threading", "ctypes",
+           "ctypes.util", "shutil", "platform", "uuid", "logging.handlers", "importlib.metadata")
+
+
+def _msvcrt() -> types.ModuleType:
+    """What vLLM's ported code uses of Windows' msvcrt: byte-range locks."""
+    mod = types.ModuleType("msvcrt")
+    mod.LK_UNLCK, mod.LK_LOCK, mod.LK_NBLCK, mod.LK_RLCK, mod.LK_NBRLCK = 0, 1, 2, 3, 4
+    held: set[int] = set()
+
+    def locking(fd: int, mode: int, nbytes: int) -> None:
+        if mode == mod.LK_UNLCK:
+            held.discard(fd)
+        elif fd in held and mode in (mod.LK_NBLCK, mod.LK_NBRLCK):
+            raise OSError(36, "Resource deadlock avoided")
+        else:
+            held.add(fd)
+
+    mod.locking = locking
+    mod.get_osfhandle = lambda fd: fd
+    mod.open_osfhandle = lambda handle, flags: handle
+    mod.setmode = lambda fd, flags: flags
+    return mod
+
+
+class _Finder(importlib.abc.MetaPathFinder):
+    def __init__(self, stub_missing: bool):
+        self.stub_missing = stub_missing
+
+    def find_spec(self, name, path=None, target=None):
+        top = name.partition(".")[0]
+        if top in UNIMPORTABLE:
+            raise ModuleNotFoundError(f"No module named {name!r} (simulated Windows)", name=name)
+        if top == "msvcrt":
+            return importlib.util.spec_from_loader(name, _Loader(_msvcrt))
+        spec = self._others(name, path, target)
+        if spec is None:
+            if self.stub_missing and top not in sys.stdlib_module_names:
+                return importlib.util.spec_from_loader(name, _Loader(_stub), is_package=True)
+            return None
+        if top not in OWN and spec.loader is not None and hasattr(spec.loader, "exec_module"):
+            spec.loader = _RealPlatform(spec.loader)
+        return spec
+
+    def _others(self, name, path, target):
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(name, path, target)
+            if spec is not None:
+                return spec
+        return None
+
+
+class _Loader(importlib.abc.Loader):
+    def __init__(self, make):
+        self.make = make
+
+    def create_module(self, spec):
+        mod = self.make()
+        mod.__name__ = spec.name
+        return mod
+
+    def exec_module(self, module):
+        pass
+
+
+def _stub() -> types.ModuleType:
+    mod = types.ModuleType("stub")
+    mod.__path__ = []
+    mod.__getattr__ = lambda attr: mock.MagicMock(name=attr)  # type: ignore[attr-defined]
+    return mod
+
+
+class _RealPlatform(importlib.abc.Loader):
+    """Runs a third-party module's code with the real ``sys.platform``."""
+
+    def __init__(self, loader):
+        self.loader = loader
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        module.__spec__.loader = self.loader
+        saved, sys.platform = sys.platform, REAL_PLATFORM
+        try:
+            self.loader.exec_module(module)
+        finally:
+            sys.platform = saved
+
+    def __getattr__(self, attr):  # get_source, get_code, is_package, ... for tools that ask
+        return getattr(self.loader, attr)
+
+
+def _no_signals(self, *args, **kwargs):
+    raise NotImplementedError
+
+
+def activate(stub_missing: bool = False) -> None:
+    """Make this interpreter look like Windows to the code imported from now on."""
+    for name in PRELOAD:
+        importlib.import_module(name)
+    import asyncio
+    import asyncio.unix_events
+
+    for cls in (asyncio.unix_events._UnixSelectorEventLoop,):
+        cls.add_signal_handler = _no_signals
+        cls.remove_signal_handler = _no_signals
+    asyncio.WindowsSelectorEventLoopPolicy = asyncio.DefaultEventLoopPolicy  # type: ignore[attr-defined]
+    asyncio.WindowsProactorEventLoopPolicy = asyncio.DefaultEventLoopPolicy  # type: ignore[attr-defined]
+    for module, attrs in REMOVED.items():
+        mod = importlib.import_module(module)
+        for attr in attrs:
+            if hasattr(mod, attr):
+                delattr(mod, attr)
+    for name in UNIMPORTABLE:
+        sys.modules.pop(name, None)
+    sys.meta_path.insert(0, _Finder(stub_missing))
+    sys.platform = "win32"
+
+
+class _StubAtEnd(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] not in sys.stdlib_module_names:
+            return importlib.util.spec_from_loader(name, _Loader(_stub), is_package=True)
+        return None
+
+
+def load(root: str, target: str) -> None:
+    """Import ``target``: a dotted module name, or a path of a file under ``root``."""
+    sys.path.insert(0, root)
+    if target.endswith(".py"):
+        import os
+
+        path = os.path.join(root, target)
+        spec = importlib.util.spec_from_file_location(target[:-3].replace("/", ".").replace(os.sep, "."), path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        spec.loader.exec_module(module)
+    else:
+        importlib.import_module(target)
+
+
+def main(argv: list[str]) -> int:
+    windows = "--windows" in argv
+    stub = "--stub-missing" in argv
+    root, target = [a for a in argv if not a.startswith("--")]
+    if windows:
+        activate(stub)
+    elif stub:
+        sys.meta_path.append(_StubAtEnd())
+    try:
+        load(root, target)
+    except BaseException as exc:  # noqa: BLE001 - reported, whatever it is
+        tb = traceback.extract_tb(exc.__traceback__)
+        where = next((f"{f.filename}:{f.lineno}" for f in reversed(tb) if root in f.filename), "")
+        print(json.dumps({"ok": False, "error": type(exc).__name__, "message": str(exc)[:500], "where": where}))
+        return 0
+    print(json.dumps({"ok": True}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
