@@ -24,7 +24,8 @@ As a script, in a fresh interpreter for each call::
 
 imports the module (a dotted name, with ROOT first on ``sys.path``) or executes a
 file of ROOT as a module, and prints one JSON line: ``{"ok": true}`` or the
-exception's type and message. ``--stub-missing`` stands in a module for every
+exception's type and message. The tree's compiled extensions (``vllm._C`` and the
+like), which only a build makes, are stood in for. ``--stub-missing`` stands in a module for every
 missing non-standard-library import (fixtures name vLLM modules, torch, ... which
 are not there for them).
 """
@@ -86,6 +87,8 @@ class _Finder(importlib.abc.MetaPathFinder):
 
     def find_spec(self, name, path=None, target=None):
         top = name.partition(".")[0]
+        if _depth:  # a third-party or standard-library module's import: as on Linux
+            return None
         if top in UNIMPORTABLE:
             raise ModuleNotFoundError(f"No module named {name!r} (simulated Windows)", name=name)
         if top == "msvcrt":
@@ -140,14 +143,49 @@ class _RealPlatform(importlib.abc.Loader):
 
     def exec_module(self, module):
         module.__spec__.loader = self.loader
-        saved, sys.platform = sys.platform, REAL_PLATFORM
-        try:
+        with _real_system():
             self.loader.exec_module(module)
-        finally:
-            sys.platform = saved
 
     def __getattr__(self, attr):  # get_source, get_code, is_package, ... for tools that ask
         return getattr(self.loader, attr)
+
+
+_REMOVED_VALUES: dict[tuple[str, str], object] = {}  # (module, attribute) -> the value taken away
+_depth = 0  # how many third-party modules are being imported (one imports another)
+
+
+class _real_system:
+    """While a module that is not the tree's own runs: the real platform, the POSIX
+    attributes back, the POSIX modules importable (and forgotten again after, so the
+    code under test cannot find them in ``sys.modules``)."""
+
+    def __enter__(self):
+        global _depth
+        _depth += 1
+        if _depth == 1:
+            self.saved = sys.platform
+            sys.platform = REAL_PLATFORM
+            for (module, attr), value in _REMOVED_VALUES.items():
+                setattr(sys.modules[module], attr, value)
+
+    def __exit__(self, *exc):
+        global _depth
+        _depth -= 1
+        if _depth == 0:
+            sys.platform = self.saved
+            _remove_posix()
+
+
+def _remove_posix() -> None:
+    for module, attrs in REMOVED.items():
+        mod = sys.modules[module]
+        for attr in attrs:
+            if hasattr(mod, attr):
+                _REMOVED_VALUES[(module, attr)] = getattr(mod, attr)
+                delattr(mod, attr)
+    for name in list(sys.modules):
+        if name.partition(".")[0] in UNIMPORTABLE:
+            del sys.modules[name]
 
 
 def _no_signals(self, *args, **kwargs):
@@ -166,15 +204,22 @@ def activate(stub_missing: bool = False) -> None:
         cls.remove_signal_handler = _no_signals
     asyncio.WindowsSelectorEventLoopPolicy = asyncio.DefaultEventLoopPolicy  # type: ignore[attr-defined]
     asyncio.WindowsProactorEventLoopPolicy = asyncio.DefaultEventLoopPolicy  # type: ignore[attr-defined]
-    for module, attrs in REMOVED.items():
-        mod = importlib.import_module(module)
-        for attr in attrs:
-            if hasattr(mod, attr):
-                delattr(mod, attr)
-    for name in UNIMPORTABLE:
-        sys.modules.pop(name, None)
+    for module in REMOVED:
+        importlib.import_module(module)
+    _remove_posix()
     sys.meta_path.insert(0, _Finder(stub_missing))
     sys.platform = "win32"
+
+
+class _CompiledStubs(importlib.abc.MetaPathFinder):
+    """The tree's compiled extensions (``vllm._C``, ``vllm._moe_C``, ...): a build
+    makes them, a source tree has none; asked for last, a stand-in is given."""
+
+    def find_spec(self, name, path=None, target=None):
+        package, _, last = name.rpartition(".")
+        if package.partition(".")[0] in OWN and (last.endswith("_C") or last.startswith("_C_") or last == "_C"):
+            return importlib.util.spec_from_loader(name, _Loader(_stub), is_package=True)
+        return None
 
 
 class _StubAtEnd(importlib.abc.MetaPathFinder):
@@ -207,6 +252,7 @@ def main(argv: list[str]) -> int:
         activate(stub)
     elif stub:
         sys.meta_path.append(_StubAtEnd())
+    sys.meta_path.append(_CompiledStubs())
     try:
         load(root, target)
     except BaseException as exc:  # noqa: BLE001 - reported, whatever it is

@@ -665,10 +665,13 @@ def ensure_import(module: cst.Module, name: str) -> cst.Module:
     first statement that mentions ``name`` when that comes earlier. An import inside a
     function or under ``if`` does not count: it does not bind the name for the
     module's own code."""
-    body = module.body
-    first = _first_use(module, {name}, len(body))
-    if any(_binds_module(stmt, name) for stmt in body[:first]):
-        return module
+    first = len(module.body)
+    for i, stmt in enumerate(module.body):  # in order: a binding first, or a use first
+        if _binds_module(stmt, name):
+            return module
+        if _uses(stmt, {name}):
+            first = i
+            break
     at = max(min(_leading(module), first), _leading(module, future_only=True))
     stmt = cst.parse_statement(f"import {name}\n", config=module.config_for_parsing)
     return _insert(module, at, [stmt])
