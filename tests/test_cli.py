@@ -146,3 +146,11 @@ def test_python_dash_m_entry_point(vllm_tree):
 
     out = subprocess.run([sys.executable, "-m", "winport", "list"], capture_output=True, text=True)
     assert out.returncode == 0 and "cuda/asm-volatile" in out.stdout
+
+
+def test_a_rewrite_that_changed_files_says_how_to_build_on_windows(vllm_tree):
+    first = invoke("rewrite", vllm_tree, "--jobs", "1")
+    assert "pip install -e . --no-build-isolation" in first.output and "winport doctor" in first.output
+    assert "set VLLM_TARGET_DEVICE=cuda" in first.output
+    again = invoke("rewrite", vllm_tree, "--jobs", "1")  # nothing changed: no next steps
+    assert "pip install -e ." not in again.output

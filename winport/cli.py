@@ -152,6 +152,8 @@ def rewrite(directory: Path, version: str | None, show_diff: bool, check: bool, 
     click.echo(render.table(report, verb), err=out_err)
     if write and any(t.outcome is Outcome.APPLIED for t in report.transforms):
         click.echo(render.limits(report), err=out_err)
+        if report.changed:
+            click.echo(render.next_steps(directory), err=out_err)
     if show_diff:
         click.echo(render.diff(report), nl=False)
     if json_path:
@@ -227,6 +229,27 @@ def fetch(version: str, dest: Path | None) -> None:
     except FetchError as exc:
         raise InputError(str(exc)) from None
     click.echo(f"winport: fetched vLLM {version} into {dest}")
+
+
+@main.command(epilog="""\b
+Exit codes:
+  0  no check failed (warnings allowed)
+  1  a check failed
+  2  usage or input error""")
+@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
+def doctor(directory: Path | None, as_json: bool) -> None:
+    """Check this machine for building the ported tree in DIRECTORY on Windows:
+    MSVC and nvcc, CUDA_HOME and other toolkits, PyTorch's CUDA, Python, the tree
+    ported and VLLM_TARGET_DEVICE, MAX_JOBS against memory, long paths, disk."""
+    from . import doctor as D
+
+    if directory is not None:
+        check_tree(directory)
+    machine = D.LocalMachine()
+    checks = D.doctor(machine, directory)
+    click.echo(D.to_json(checks) if as_json else D.render(checks, machine.platform == "win32"))
+    sys.exit(1 if any(c.status == "fail" for c in checks) else 0)
 
 
 @main.command(name="list")

@@ -57,6 +57,21 @@ def limits(report: Report) -> str:
     return "Known limits of the port:\n" + "\n".join(f"  - {line}" for line in report.limits)
 
 
+def next_steps(directory) -> str:
+    """The Windows commands that build the ported tree, for a run that changed it."""
+    return "\n".join([
+        "Next, on Windows, in an 'x64 Native Tools Command Prompt for VS 2022' with the Python that has",
+        "CUDA PyTorch installed:",
+        f"  cd {directory}",
+        "  winport doctor .",
+        r'  set "CUDA_HOME=C:\Program Files\NVIDIA GPU Computing Toolkit\CUDA\v12.6"   (your toolkit)',
+        "  set VLLM_TARGET_DEVICE=cuda",
+        "  set MAX_JOBS=4   (about 4 GiB of memory per job; winport doctor suggests a value)",
+        "  pip install -r requirements/build.txt",
+        "  pip install -e . --no-build-isolation",
+    ])
+
+
 def _lines(data: bytes) -> list[str]:
     return data.decode("utf-8", errors="surrogateescape").splitlines(keepends=True)
 
