@@ -64,7 +64,17 @@ class InputError(click.ClickException):
         click.echo(f"winport: error: {self.format_message()}", err=True)
 
 
-def _split(values: tuple[str, ...]) -> list[str]:
+def _settings(**command_line):
+    """The settings in effect: the command line over winport.toml / pyproject.toml's [tool.winport]."""
+    from .config import ConfigError, resolve
+
+    try:
+        return resolve(command_line)
+    except ConfigError as exc:
+        raise InputError(str(exc)) from None
+
+
+def _split(values) -> list[str]:
     return [v for item in values for v in item.split(",") if v.strip()]
 
 
@@ -115,12 +125,21 @@ def main() -> None:
 @click.option("--ignore", multiple=True, metavar="IDS", help="Leave out these ids, areas or seed ids.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the full report as JSON to this file.")
-@click.option("--strict", is_flag=True, help="Exit 3 if a transform drifted or failed.")
+@click.option("--strict/--no-strict", default=None, help="Exit 3 if a transform drifted or failed.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes (default: CPUs).")
 @click.option("--no-cache", is_flag=True, help="Neither use nor keep the report of an earlier run on this tree.")
+@click.option("--show-settings", is_flag=True,
+              help="Print the settings in effect (winport.toml, pyproject.toml [tool.winport], command line) and "
+                   "where each comes from; do nothing else.")
 def rewrite(directory: Path, version: str | None, show_diff: bool, check: bool, select, ignore,
-            json_path: Path | None, strict: bool, jobs: int | None, no_cache: bool) -> None:
+            json_path: Path | None, strict: bool | None, jobs: int | None, no_cache: bool,
+            show_settings: bool) -> None:
     """Port the vLLM tree in DIRECTORY in place and print what each transform did."""
+    settings = _settings(select=select, ignore=ignore, jobs=jobs, strict=strict)
+    if show_settings:
+        click.echo(settings.show())
+        return
+    select, ignore, jobs, strict = settings["select"], settings["ignore"], settings["jobs"], settings["strict"]
     transforms = _select(select, ignore) if version else None  # a bad selection stops before the download
     if version:
         from .fetch import FetchError, fetch
@@ -186,6 +205,9 @@ def check(directory: Path, fmt: str, select, ignore, all_backends: bool, jobs: i
     """List what remains to port in DIRECTORY (ported or not): every site a
     transform would rewrite and every site left to a person. Writes nothing."""
     from . import findings as F
+
+    settings = _settings(select=select, ignore=ignore, jobs=jobs)
+    select, ignore, jobs = settings["select"], settings["ignore"], settings["jobs"]
 
     check_tree(directory)
     options = {"select": _split(select), "ignore": _split(ignore), "all_backends": all_backends}

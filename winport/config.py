@@ -1,0 +1,117 @@
+"""Settings from a file: ``winport.toml``, or ``[tool.winport]`` in ``pyproject.toml``,
+in the folder winport runs from. The command line wins over the file; where both
+files hold settings, ``winport.toml`` is used (as ruff prefers ``ruff.toml``).
+
+    # winport.toml                      # pyproject.toml
+    select = ["cuda/", "runtime/"]      [tool.winport]
+    ignore = ["K6"]                     jobs = 4
+    jobs = 4
+    strict = true
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+#: setting -> (type, what the command line calls it)
+KEYS: dict[str, tuple[type, str]] = {
+    "select": (list, "--select"),
+    "ignore": (list, "--ignore"),
+    "jobs": (int, "--jobs"),
+    "strict": (bool, "--strict"),
+}
+DEFAULTS: dict[str, Any] = {"select": [], "ignore": [], "jobs": None, "strict": False}
+
+
+class ConfigError(Exception):
+    """A settings file winport cannot use; the message names the file and the cause."""
+
+
+@dataclass
+class Settings:
+    values: dict[str, Any] = field(default_factory=lambda: dict(DEFAULTS))
+    sources: dict[str, str] = field(default_factory=lambda: {k: "default" for k in DEFAULTS})
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
+    def show(self) -> str:
+        width = max(map(len, self.values))
+        return "\n".join(f"{key.ljust(width)} = {_shown(self.values[key])}  ({self.sources[key]})"
+                         for key in KEYS)
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(f'"{v}"' for v in value) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "(CPU count)" if value is None else str(value)
+
+
+def read_file(folder: Path) -> tuple[dict[str, Any], str]:
+    """The settings of ``folder``'s files and where they came from ({} and "" if none)."""
+    own = folder / "winport.toml"
+    if own.is_file():
+        return _validated(_load(own), str(own)), str(own)
+    project = folder / "pyproject.toml"
+    if project.is_file():
+        table = _load(project).get("tool", {}).get("winport")
+        if table is not None:
+            where = f"{project} [tool.winport]"
+            if not isinstance(table, dict):
+                raise ConfigError(f"{where}: must be a table")
+            return _validated(table, where), where
+    return {}, ""
+
+
+def _load(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+
+
+def _validated(table: dict[str, Any], where: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in KEYS:
+            raise ConfigError(f"{where}: unknown setting {key!r} (known: {', '.join(KEYS)})")
+        kind = KEYS[key][0]
+        if kind is list:
+            if isinstance(value, str):
+                value = [value]
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"{where}: {key} must be a list of ids, areas or catalogue ids")
+        elif kind is int:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{where}: {key} must be a whole number of at least 1")
+        elif not isinstance(value, bool):
+            raise ConfigError(f"{where}: {key} must be true or false")
+        out[key] = value
+    return out
+
+
+def resolve(command_line: dict[str, Any], folder: Path | None = None) -> Settings:
+    """Defaults, overridden by the file in ``folder`` (default: the current folder),
+    overridden by what the command line gave (a value of None or () was not given)."""
+    settings = Settings()
+    from_file, where = read_file(folder or Path.cwd())
+    for key, value in from_file.items():
+        settings.values[key], settings.sources[key] = value, where
+    for key, value in command_line.items():
+        if value is None or value == () or value == []:
+            continue
+        settings.values[key] = list(value) if isinstance(value, tuple) else value
+        settings.sources[key] = f"command line ({KEYS[key][1]})"
+    return settings
