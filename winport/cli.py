@@ -118,7 +118,8 @@ def main() -> None:
 
 @main.command(epilog=EXIT_HELP)
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--fetch", "version", metavar="VERSION", help="First download vLLM VERSION from PyPI into DIRECTORY.")
+@click.option("--fetch", "version", metavar="VERSION",
+              help='First download vLLM VERSION ("latest": the newest) into DIRECTORY.')
 @click.option("--diff", "show_diff", is_flag=True, help="Print a unified diff (for git apply); write nothing.")
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if any change is pending.")
 @click.option("--select", multiple=True, metavar="IDS", help="Only these ids, areas (cuda/) or seed ids (K5).")
@@ -142,12 +143,7 @@ def rewrite(directory: Path, version: str | None, show_diff: bool, check: bool, 
     select, ignore, jobs, strict = settings["select"], settings["ignore"], settings["jobs"], settings["strict"]
     transforms = _select(select, ignore) if version else None  # a bad selection stops before the download
     if version:
-        from .fetch import FetchError, fetch
-
-        try:
-            fetch(version, directory)
-        except FetchError as exc:
-            raise InputError(str(exc)) from None
+        version = _fetch(version, directory, quiet=False)
         click.echo(f"winport: fetched vLLM {version} into {directory}", err=True)
     check_tree(directory)
 
@@ -237,20 +233,30 @@ def check(directory: Path, fmt: str, select, ignore, all_backends: bool, jobs: i
     sys.exit(1 if found else 0)
 
 
+def _fetch(version: str, dest: Path | None, quiet: bool) -> str:
+    """Fetch ``version`` ("latest": the newest release) into ``dest`` (default
+    ./vllm-VERSION), with a progress bar on a terminal; the version fetched."""
+    from .fetch import FetchError, fetch as do_fetch, latest_version
+
+    try:
+        if version == "latest":
+            version = latest_version()
+        do_fetch(version, dest or Path(f"vllm-{version}"), progress=not quiet and sys.stderr.isatty())
+    except FetchError as exc:
+        raise InputError(str(exc)) from None
+    return version
+
+
 @main.command()
 @click.argument("version")
 @click.argument("dest", required=False, type=click.Path(file_okay=False, path_type=Path))
-def fetch(version: str, dest: Path | None) -> None:
-    """Download vLLM VERSION's source release from PyPI (sha256-verified, cached)
-    and unpack it into DEST (default: ./vllm-VERSION)."""
-    from .fetch import FetchError, fetch as do_fetch
-
-    dest = dest or Path(f"vllm-{version}")
-    try:
-        do_fetch(version, dest)
-    except FetchError as exc:
-        raise InputError(str(exc)) from None
-    click.echo(f"winport: fetched vLLM {version} into {dest}")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def fetch(version: str, dest: Path | None, quiet: bool) -> None:
+    """Download vLLM VERSION's source release (or the newest, with "latest") from
+    the package index pip uses (sha256-verified, cached) and unpack it into DEST
+    (default: ./vllm-VERSION)."""
+    version = _fetch(version, dest, quiet)
+    click.echo(f"winport: fetched vLLM {version} into {dest or Path(f'vllm-{version}')}")
 
 
 @main.command(epilog="""\b

@@ -1,25 +1,30 @@
-"""Download a vLLM source release from PyPI, verify it, cache it, unpack it safely.
+"""Download a vLLM source release from the package index, verify it, cache it, unpack it safely.
 
-The sdist's sha256 comes from the package index (PEP 691 JSON); a download that
-does not match is deleted and refused. Archives are cached under the user cache
-folder (``WINPORT_CACHE_DIR`` overrides it) next to a ``.sha256`` file, so a
-cached release is verified and usable with no network.
+The index is the one pip uses (:func:`index_url`: ``PIP_INDEX_URL``, then pip's
+configuration, then pip's own default), so a machine behind a mirror needs nothing
+new. The sdist's sha256 comes from the index (PEP 691 JSON, or the hashes in a
+PEP 503 page's links); a download that does not match is deleted and refused.
+Archives are cached under the user cache folder (``WINPORT_CACHE_DIR`` overrides
+it) next to a ``.sha256`` file, so a cached release is verified and usable with no
+network. ``latest`` names the newest final release that has an sdist.
 """
 
 from __future__ import annotations
 
 import difflib
 import hashlib
+import html
 import json
 import os
+import re
 import shutil
 import tarfile
 import tempfile
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path, PurePosixPath
 
-INDEX_URL = os.environ.get("WINPORT_INDEX_URL", "https://pypi.org/simple")
 PROJECT = "vllm"
 TIMEOUT = 60
 
@@ -37,17 +42,85 @@ def cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("winport"))
 
 
+def index_url() -> str:
+    """The package index pip would use: ``WINPORT_INDEX_URL`` (winport's own override),
+    ``PIP_INDEX_URL``, ``index-url`` in pip's configuration files, else pip's default."""
+    for name in ("WINPORT_INDEX_URL", "PIP_INDEX_URL"):
+        if os.environ.get(name):
+            return os.environ[name].split()[0]
+    configured = _pip_config_index()
+    if configured:
+        return configured
+    try:
+        from pip._internal.models.index import PyPI  # pip's own default index
+    except ImportError:
+        raise FetchError("no package index known: set PIP_INDEX_URL (pip is not installed to ask)") from None
+    return PyPI.simple_url
+
+
+def _pip_config_index() -> str | None:
+    """``index-url`` from ``pip config list`` (``install.`` before ``global.``)."""
+    import subprocess
+    import sys
+
+    try:
+        out = subprocess.run([sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True,
+                             timeout=30, env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    found = dict(re.findall(r"^(\w+)\.index-url='([^']*)'", out, re.M))
+    return found.get("install") or found.get("global") or None
+
+
 def _index() -> dict:
-    url = f"{INDEX_URL.rstrip('/')}/{PROJECT}/"
-    req = urllib.request.Request(url, headers={"Accept": "application/vnd.pypi.simple.v1+json"})
+    """The index's page for vLLM as PEP 691 JSON (a PEP 503 HTML page is read into the same shape)."""
+    url = f"{index_url().rstrip('/')}/{PROJECT}/"
+    req = urllib.request.Request(url, headers={
+        "Accept": "application/vnd.pypi.simple.v1+json, text/html;q=0.1"})
     try:
         with urllib.request.urlopen(req, timeout=TIMEOUT) as resp:
-            return json.load(resp)
+            kind = resp.headers.get("Content-Type", "")
+            body = resp.read()
     except (urllib.error.URLError, OSError, TimeoutError) as exc:
         reason = getattr(exc, "reason", exc)
         raise FetchError(f"cannot reach the package index {url}: {reason}") from None
+    try:
+        page = _from_html(body.decode("utf-8"), url) if "html" in kind else json.loads(body)
     except ValueError as exc:
         raise FetchError(f"the package index {url} sent an unreadable answer: {exc}") from None
+    for f in page.get("files", []):  # file URLs may be relative to the page (PEP 691, PEP 503)
+        if isinstance(f, dict) and f.get("url"):
+            f["url"] = urllib.parse.urljoin(url, f["url"])
+    return page
+
+
+def _from_html(page: str, base: str) -> dict:
+    files = []
+    for href, name in re.findall(r'<a\s[^>]*href="([^"]+)"[^>]*>([^<]+)</a>', page):
+        link = urllib.parse.urljoin(base, html.unescape(href))
+        url, _, fragment = link.partition("#")
+        algo, _, digest = fragment.partition("=")
+        files.append({"filename": name.strip(), "url": url, "hashes": {algo: digest} if digest else {}})
+    return {"files": files}
+
+
+def latest_version() -> str:
+    """The newest final (not pre-release) vLLM version with an sdist on the index."""
+    from packaging.version import InvalidVersion, Version
+
+    found = []
+    for f in _index().get("files", []):
+        name = f.get("filename", "")
+        if name.startswith(f"{PROJECT}-") and name.endswith(".tar.gz") and not f.get("yanked"):
+            try:
+                v = Version(name[len(PROJECT) + 1: -len(".tar.gz")])
+            except InvalidVersion:
+                continue
+            if not v.is_prerelease:
+                found.append(v)
+    if not found:
+        raise FetchError(f"the index at {index_url()} lists no source release of vLLM")
+    return str(max(found))
 
 
 def sdist_info(version: str) -> tuple[str, str, str]:
@@ -76,8 +149,9 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def download(version: str) -> Path:
-    """The verified sdist archive of ``version``, from the cache or the index."""
+def download(version: str, progress: bool = False) -> Path:
+    """The verified sdist archive of ``version``, from the cache or the index;
+    ``progress``: show a progress bar on stderr while downloading."""
     folder = cache_dir() / "sdists"
     archive = folder / f"{PROJECT}-{version}.tar.gz"
     sidecar = archive.with_name(archive.name + ".sha256")
@@ -92,9 +166,14 @@ def download(version: str) -> Path:
     try:
         h = hashlib.sha256()
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=TIMEOUT) as resp:
-            for block in iter(lambda: resp.read(1 << 20), b""):
+            bar = _bar(filename, resp) if progress else None
+            for block in iter(lambda: resp.read(1 << 18), b""):
                 h.update(block)
                 out.write(block)
+                if bar is not None:
+                    bar.update(len(block))
+            if bar is not None:
+                bar.render_finish()
         if h.hexdigest() != sha:
             raise FetchError(f"{filename}: sha256 mismatch (index says {sha}, got {h.hexdigest()}); "
                              "download discarded")
@@ -106,6 +185,20 @@ def download(version: str) -> Path:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return archive
+
+
+def _bar(filename: str, resp):
+    """A progress bar on stderr for a download (its size from Content-Length)."""
+    import sys
+
+    import click
+
+    size = getattr(resp, "headers", {}).get("Content-Length")
+    if not (size and size.isdigit()):
+        return None  # no size to measure against
+    bar = click.progressbar(length=int(size), label=f"downloading {filename}", file=sys.stderr, width=30)
+    bar.render_progress()
+    return bar
 
 
 def _member_target(member: tarfile.TarInfo) -> PurePosixPath | None:
@@ -182,6 +275,7 @@ def unpack(archive: Path, dest: Path) -> Path:
     return dest
 
 
-def fetch(version: str, dest: str | os.PathLike) -> Path:
-    """Download (or take from the cache) vLLM ``version`` and unpack it into ``dest``."""
-    return unpack(download(version), Path(dest))
+def fetch(version: str, dest: str | os.PathLike, progress: bool = False) -> Path:
+    """Download (or take from the cache) vLLM ``version`` and unpack it into ``dest``.
+    ``progress``: a progress bar on stderr while downloading (on a terminal)."""
+    return unpack(download(version, progress), Path(dest))
