@@ -237,3 +237,10 @@ def test_doctor_on_linux_runs_what_applies(tmp_path):
 def test_doctor_refuses_a_folder_that_is_not_a_vllm_tree(tmp_path):
     result = CliRunner().invoke(main, ["doctor", str(tmp_path)])
     assert result.exit_code == 2 and "not a vLLM source tree" in result.output
+
+
+def test_long_paths_off_without_a_tree_warns():
+    m = ready()
+    m._registry.clear()
+    check = by_name(m)["long-paths"]
+    assert check.status == "warn" and "LongPathsEnabled" in check.fix
