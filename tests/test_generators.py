@@ -24,12 +24,32 @@ def generators(tree):
                   if "kernel_selector" in p.read_text())
 
 
-def run_generator(tree, rel, scratch):
+def run_generator(tree, rel, scratch, env=None):
     folder = scratch / rel.parent
     shutil.copytree(tree / rel.parent, folder)
-    out = subprocess.run([sys.executable, "generate_kernels.py", ARCHS], cwd=folder, capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "generate_kernels.py", ARCHS], cwd=folder, capture_output=True, text=True,
+                         env=env)
     assert out.returncode == 0, out.stderr[-3000:]
     return (folder / "kernel_selector.h").read_text()
+
+
+def test_ported_generators_need_no_rm_program(ported, tmp_path):
+    """P6: with no `rm` on PATH (as on Windows) the ported generators still run; the
+    pristine ones stop."""
+    bare = tmp_path / "bin"  # a PATH holding python and nothing else
+    bare.mkdir()
+    (bare / "python").symlink_to(sys.executable)
+    env = {"PATH": str(bare), "PYTHONPATH": ":".join(p for p in sys.path if p)}
+    for rel in generators(ported.root):
+        selector = run_generator(ported.root, rel, tmp_path / "after", env=env)
+        assert "if (" in selector
+        folder = tmp_path / "before" / rel.parent
+        shutil.copytree(ported.pristine / rel.parent, folder)
+        out = subprocess.run([sys.executable, "generate_kernels.py", ARCHS], cwd=folder, capture_output=True,
+                             text=True, env=env)
+        assert out.returncode != 0 and "FileNotFoundError" in out.stderr and "'rm'" in out.stderr
+        shutil.rmtree(tmp_path / "after")
+        shutil.rmtree(tmp_path / "before")
 
 
 def conditions(cond: str) -> dict[str, str]:

@@ -9,6 +9,7 @@ code under test (``activate``):
 - the POSIX-only attributes below are gone from ``os``, ``signal`` and ``socket``;
 - ``fcntl``, ``resource``, ``uvloop`` and ``termios`` cannot be imported;
 - ``msvcrt`` can, as on Windows (a stand-in: ``locking`` keeps the locks in memory);
+- ``socket.socketpair`` joins two TCP sockets over the loopback, as on Windows;
 - asyncio's ``add_signal_handler``/``remove_signal_handler`` raise
   ``NotImplementedError`` as on Windows, and asyncio has the Windows event-loop
   policy names (``WindowsSelectorEventLoopPolicy``, ``WindowsProactorEventLoopPolicy``).
@@ -24,7 +25,8 @@ As a script, in a fresh interpreter for each call::
 
 imports the module (a dotted name, with ROOT first on ``sys.path``) or executes a
 file of ROOT as a module, and prints one JSON line: ``{"ok": true}`` or the
-exception's type and message. The tree's compiled extensions (``vllm._C`` and the
+exception's type and message. ``--then CODE`` runs CODE in the module's namespace
+afterwards and prints the ``repr`` of what it leaves in ``result``. The tree's compiled extensions (``vllm._C`` and the
 like), which only a build makes, are stood in for. ``--stub-missing`` stands in a module for every
 missing non-standard-library import (fixtures name vLLM modules, torch, ... which
 are not there for them).
@@ -53,6 +55,8 @@ REMOVED = {
     "socket": ("SO_REUSEPORT", "AF_UNIX"),
 }
 UNIMPORTABLE = ("fcntl", "resource", "uvloop", "termios", "pwd", "grp", "posix")
+# Optional packages ported code tries and does without: never stood in for (their absence is tested)
+OPTIONAL = ("winloop",)
 # Imported with the real platform before the switch: the interpreter's own machinery
 # that reads sys.platform at import (asyncio would import its Windows event loop).
 PRELOAD = ("asyncio", "asyncio.unix_events", "subprocess", "multiprocessing", "multiprocessing.connection",
@@ -95,7 +99,7 @@ class _Finder(importlib.abc.MetaPathFinder):
             return importlib.util.spec_from_loader(name, _Loader(_msvcrt))
         spec = self._others(name, path, target)
         if spec is None:
-            if self.stub_missing and top not in sys.stdlib_module_names:
+            if self.stub_missing and top not in sys.stdlib_module_names and top not in OPTIONAL:
                 return importlib.util.spec_from_loader(name, _Loader(_stub), is_package=True)
             return None
         if top not in OWN and spec.loader is not None and hasattr(spec.loader, "exec_module"):
@@ -188,6 +192,21 @@ def _remove_posix() -> None:
             del sys.modules[name]
 
 
+def _socketpair(family=None, type=None, proto=0):
+    """Windows' socketpair: two TCP sockets joined over the loopback (no AF_UNIX)."""
+    import socket
+
+    family = socket.AF_INET if family is None else family
+    type = socket.SOCK_STREAM if type is None else type
+    with socket.socket(family, type, proto) as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        a = socket.socket(family, type, proto)
+        a.connect(listener.getsockname())
+        b, _ = listener.accept()
+    return a, b
+
+
 def _no_signals(self, *args, **kwargs):
     raise NotImplementedError
 
@@ -202,6 +221,9 @@ def activate(stub_missing: bool = False) -> None:
     for cls in (asyncio.unix_events._UnixSelectorEventLoop,):
         cls.add_signal_handler = _no_signals
         cls.remove_signal_handler = _no_signals
+    import socket
+
+    socket.socketpair = _socketpair
     asyncio.WindowsSelectorEventLoopPolicy = asyncio.DefaultEventLoopPolicy  # type: ignore[attr-defined]
     asyncio.WindowsProactorEventLoopPolicy = asyncio.DefaultEventLoopPolicy  # type: ignore[attr-defined]
     for module in REMOVED:
@@ -224,12 +246,12 @@ class _CompiledStubs(importlib.abc.MetaPathFinder):
 
 class _StubAtEnd(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
-        if name.partition(".")[0] not in sys.stdlib_module_names:
+        if name.partition(".")[0] not in sys.stdlib_module_names and name.partition(".")[0] not in OPTIONAL:
             return importlib.util.spec_from_loader(name, _Loader(_stub), is_package=True)
         return None
 
 
-def load(root: str, target: str) -> None:
+def load(root: str, target: str) -> types.ModuleType:
     """Import ``target``: a dotted module name, or a path of a file under ``root``."""
     sys.path.insert(0, root)
     if target.endswith(".py"):
@@ -240,21 +262,27 @@ def load(root: str, target: str) -> None:
         module = importlib.util.module_from_spec(spec)
         sys.modules[spec.name] = module
         spec.loader.exec_module(module)
-    else:
-        importlib.import_module(target)
+        return module
+    return importlib.import_module(target)
 
 
 def main(argv: list[str]) -> int:
     windows = "--windows" in argv
     stub = "--stub-missing" in argv
-    root, target = [a for a in argv if not a.startswith("--")]
+    then = argv[argv.index("--then") + 1] if "--then" in argv else None
+    root, target = [a for i, a in enumerate(argv) if not a.startswith("--") and argv[i - 1] != "--then"]
     if windows:
         activate(stub)
     elif stub:
         sys.meta_path.append(_StubAtEnd())
     sys.meta_path.append(_CompiledStubs())
     try:
-        load(root, target)
+        module = load(root, target)
+        if then is not None:  # code run in the module's namespace; its `result` is printed
+            namespace = vars(module)
+            exec(compile(then, "--then", "exec"), namespace)
+            print(json.dumps({"ok": True, "result": repr(namespace.get("result"))}))
+            return 0
     except BaseException as exc:  # noqa: BLE001 - reported, whatever it is
         tb = traceback.extract_tb(exc.__traceback__)
         where = next((f"{f.filename}:{f.lineno}" for f in reversed(tb) if root in f.filename), "")

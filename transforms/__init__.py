@@ -36,9 +36,12 @@ from .runtime.attention_backend import AttentionBackend
 from .runtime.fake_cpu_backend import FakeCpuBackend
 from .runtime.fcntl_lock import FcntlLock
 from .runtime.flashinfer_requirements import FlashinferRequirements
+from .runtime.generator_rm import GeneratorRm
 from .runtime.inproc_client import InprocEngineClient
 from .runtime.so_reuseport import SoReusePort
 from .runtime.spawn_context import SpawnContext
+from .runtime.uvloop_winloop import UvloopWinloop
+from .runtime.winloop_requirement import WinloopRequirement
 from .runtime.zmq_ipc_path import ZmqIpcPath
 
 ALL = (
@@ -70,6 +73,9 @@ ALL = (
     SoReusePort,
     AttentionBackend,
     FlashinferRequirements,
+    UvloopWinloop,
+    WinloopRequirement,
+    GeneratorRm,
     # detectors: reported, not rewritten
     PosixHeaders,
     GnuExtensions,

@@ -3,7 +3,7 @@ from __future__ import annotations
 import libcst as cst
 import libcst.matchers as m
 
-from winport.lang.python import PositionedTransformer, ensure_import, is_win32_test, parse_statement
+from winport.lang.python import GuardAwareTransformer, ensure_import, parse_statement
 from winport.transform import Context, PythonTransform
 
 GUARDED_IMPORT = '''\
@@ -61,7 +61,8 @@ class FcntlLock(PythonTransform):
 
     Pattern:
     Every `import fcntl` statement in `vllm/`, at module level or inside a
-    function. Uses of `fcntl` other than `flock`, `lockf` and the `LOCK_*`
+    function, that is not already under a Windows test or in a `try` that
+    catches `ImportError`. Uses of `fcntl` other than `flock`, `lockf` and the `LOCK_*`
     constants are reported with their line.
 
     Rewrite:
@@ -84,15 +85,10 @@ class FcntlLock(PythonTransform):
         return ensure_import(module, "sys") if ctx.sites else module
 
 
-class _Guard(PositionedTransformer):
+class _Guard(GuardAwareTransformer):
     def __init__(self, ctx: Context):
         super().__init__()
         self.ctx = ctx
-        self.guarded: set[int] = set()
-
-    def visit_If(self, node: cst.If) -> None:
-        if is_win32_test(node.test):
-            self.guarded.update(id(s) for s in m.findall(node, m.Import()))
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
         if m.matches(node.value, m.Name("fcntl")) and node.attr.value not in _LOCKING:
@@ -104,7 +100,7 @@ class _Guard(PositionedTransformer):
                    and any(m.matches(a.name, m.Name("fcntl")) for a in s.names)]
         if not imports:
             return updated
-        if id(imports[0]) in self.guarded:
+        if self.guarded:
             self.ctx.already(self.pos(original), "import fcntl already guarded for Windows")
             return updated
         if len(original.body) != 1 or len(imports[0].names) != 1 or imports[0].names[0].asname:

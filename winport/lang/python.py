@@ -31,6 +31,50 @@ class PositionedTransformer(cst.CSTTransformer):
         return node
 
 
+class GuardAwareTransformer(PositionedTransformer):
+    """A :class:`PositionedTransformer` that knows whether the node being visited is
+    already guarded for Windows: under either branch of a Windows test
+    (:func:`is_win32_test`), of ``hasattr(<module>, "...")``, or in a ``try`` whose
+    handlers catch ``ImportError`` (``ModuleNotFoundError``, ``Exception``, a bare
+    ``except``). Read :attr:`guarded`; a subclass that visits ``If`` or ``Try``
+    itself calls ``super()``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._guards: list[bool] = []
+
+    @property
+    def guarded(self) -> bool:
+        return any(self._guards)
+
+    def visit_If(self, node: cst.If) -> bool | None:
+        self._guards.append(is_win32_test(node.test) or is_win32_test(node.test, negated=True)
+                            or bool(m.findall(node.test, m.Call(func=m.Name("hasattr")))))
+        return None
+
+    def leave_If(self, original: cst.If, updated: cst.If) -> cst.If:
+        self._guards.pop()
+        return updated
+
+    def visit_Try(self, node: cst.Try) -> bool | None:
+        self._guards.append(any(_catches_import_error(h) for h in node.handlers))
+        return None
+
+    def leave_Try(self, original: cst.Try, updated: cst.Try) -> cst.Try:
+        self._guards.pop()
+        return updated
+
+
+_IMPORT_ERRORS = {"ImportError", "ModuleNotFoundError", "Exception", "BaseException", "AttributeError"}
+
+
+def _catches_import_error(handler: cst.ExceptHandler) -> bool:
+    if handler.type is None:
+        return True
+    names = m.findall(handler.type, m.Name())
+    return any(n.value in _IMPORT_ERRORS for n in names)  # type: ignore[attr-defined]
+
+
 @dataclass
 class Span:
     """Where one statement, as libcst groups statements, lies: 1-based first and last

@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+import libcst as cst
+import libcst.matchers as m
+
+from winport.lang.python import GuardAwareTransformer, ensure_import, parse_statement
+from winport.transform import Context, PythonTransform
+
+GUARDED_IMPORT = '''\
+if sys.platform == "win32":  # winport: uvloop has no Windows build
+    try:
+        import winloop as uvloop
+    except ImportError:
+        import asyncio as _winport_asyncio
+
+        class uvloop:  # noqa: N801 - asyncio with the selector loop pyzmq's sockets need
+            EventLoopPolicy = _winport_asyncio.WindowsSelectorEventLoopPolicy
+            new_event_loop = _winport_asyncio.SelectorEventLoop
+
+            @staticmethod
+            def install():
+                _winport_asyncio.set_event_loop_policy(_winport_asyncio.WindowsSelectorEventLoopPolicy())
+
+            @staticmethod
+            def run(main, *, debug=None, **_kwargs):
+                uvloop.install()
+                return _winport_asyncio.run(main, debug=debug)
+else:
+    import uvloop
+'''
+
+_USED = {"run", "install", "new_event_loop", "EventLoopPolicy", "Loop"}
+
+
+class UvloopWinloop(PythonTransform):
+    """Make `import uvloop` work on Windows: winloop, else asyncio's selector loop.
+
+    Why:
+    uvloop does not build on Windows (uvicorn's `[standard]` extra leaves it
+    out there), so every module that imports it fails to import: on 0.14.1 the
+    OpenAI server, from 0.26.0 `vllm/v1/utils.py`, which most of the engine
+    and the server import. winloop is uvloop's Windows build, with the same
+    API. Without it, asyncio's own loop must be the selector one: pyzmq's
+    asyncio sockets need `add_reader`, which Windows' default Proactor loop
+    lacks.
+
+    Pattern:
+    Every `import uvloop` in `vllm/`, at module level or in a function, that
+    is not already under a Windows test or a `try` that catches
+    `ImportError`. `from uvloop import ...` and uses of `uvloop` other than
+    `run`, `install`, `new_event_loop`, `EventLoopPolicy` and `Loop` are
+    reported.
+
+    Rewrite:
+    `if sys.platform == "win32":` imports `winloop as uvloop`, or, when
+    winloop is not installed, binds `uvloop` to a small class offering `run`,
+    `install`, `new_event_loop` and `EventLoopPolicy` on asyncio with the
+    `WindowsSelectorEventLoopPolicy`; `else: import uvloop` as before, so
+    Linux is unchanged. `runtime/winloop-requirement` adds winloop to the
+    requirements on Windows.
+    """
+
+    id = "runtime/uvloop-winloop"
+    seed = "P1"
+    summary = "`import uvloop` → winloop, else asyncio's selector loop, on Windows"
+    triggers = ("uvloop",)
+    trigger_words = True
+    anchors = ("uvloop",)
+
+    def rewrite(self, wrapper, ctx: Context) -> cst.Module:
+        module = wrapper.visit(_Guard(ctx))
+        return ensure_import(module, "sys") if ctx.sites else module
+
+
+class _Guard(GuardAwareTransformer):
+    def __init__(self, ctx: Context):
+        super().__init__()
+        self.ctx = ctx
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if m.matches(node.value, m.Name("uvloop")) and node.attr.value not in _USED:
+            self.ctx.report(self.pos(node), f"uvloop.{node.attr.value} is not in the Windows stand-in: "
+                                            "check winloop offers it")
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        if m.matches(node.module, m.Name("uvloop")):
+            self.ctx.report(self.pos(node), "from uvloop import ...: import the module instead and run winport "
+                                            "again")
+
+    def leave_SimpleStatementLine(self, original: cst.SimpleStatementLine, updated):
+        imports = [s for s in original.body if isinstance(s, cst.Import)
+                   and any(m.matches(a.name, m.Name("uvloop")) for a in s.names)]
+        if not imports:
+            return updated
+        if self.guarded:
+            self.ctx.already(self.pos(original), "import uvloop already guarded for Windows")
+            return updated
+        if len(original.body) != 1 or len(imports[0].names) != 1 or imports[0].names[0].asname:
+            self.ctx.report(self.pos(original), "uvloop imported together with other names or under another "
+                                                "name: split it and run winport again")
+            return updated
+        self.ctx.applied(self.pos(original), "import uvloop: winloop or asyncio's selector loop on Windows")
+        return parse_statement(GUARDED_IMPORT, self.module).with_changes(leading_lines=updated.leading_lines)
