@@ -24,8 +24,10 @@ class PosixCalls(PythonDetector):
     Pattern:
     `os.<call>`, `signal.<SIGNAL>`, `<x>.add_signal_handler(...)` and
     `import uvloop` in `vllm/`, except in branches that Windows does not take
-    (under `if sys.platform != "win32":`, or the `else` of
-    `if sys.platform == "win32":`).
+    (under `if sys.platform != "win32":`, the `else` of
+    `if sys.platform == "win32":`, under `if hasattr(os, "fork"):` and the
+    like) and in a `try` whose handler catches `AttributeError` or
+    `ImportError`.
 
     Rewrite:
     None: each site is reported with what Windows lacks; the port decides
@@ -49,7 +51,7 @@ class _Find(ast.NodeVisitor):
         self.ctx.report(position(self.ctx.source.body, node), message)
 
     def visit_If(self, node: ast.If) -> None:
-        if is_win32_test(node.test, negated=True):  # body not on Windows; orelse is
+        if is_win32_test(node.test, negated=True) or _has_test(node.test):  # body not on Windows; orelse is
             for stmt in node.orelse:
                 self.visit(stmt)
         elif is_win32_test(node.test):  # only the body runs on Windows
@@ -57,6 +59,15 @@ class _Find(ast.NodeVisitor):
                 self.visit(stmt)
         else:
             self.generic_visit(node)
+
+    def visit_Try(self, node: ast.Try) -> None:
+        # a body whose AttributeError (or ImportError) is handled copes with the API missing
+        if not any(_catches(h, {"AttributeError", "ImportError", "ModuleNotFoundError", "Exception"})
+                   for h in node.handlers):
+            for stmt in node.body:
+                self.visit(stmt)
+        for part in (*node.handlers, *node.orelse, *node.finalbody):
+            self.visit(part)
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         owner, attr = node.value, node.attr
@@ -71,3 +82,17 @@ class _Find(ast.NodeVisitor):
     def visit_Import(self, node: ast.Import) -> None:
         if any(alias.name == "uvloop" for alias in node.names):
             self.report(node, "uvloop has no Windows build")
+
+
+def _has_test(test: ast.expr) -> bool:
+    """``hasattr(os|signal|socket, "...")`` somewhere in ``test``: its body runs only
+    where the API exists."""
+    return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "hasattr" and n.args
+               and isinstance(n.args[0], ast.Name) and n.args[0].id in ("os", "signal", "socket")
+               for n in ast.walk(test))
+
+
+def _catches(handler: ast.ExceptHandler, names: set[str]) -> bool:
+    if handler.type is None:
+        return True
+    return any(isinstance(n, ast.Name) and n.id in names for n in ast.walk(handler.type))
