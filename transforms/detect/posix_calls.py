@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import ast
 
-from winport.lang.pyast import is_win32_test, position
+from winport.lang.pyast import excludes_windows, is_win32_test, only_windows_or_more, position
 from winport.transform import Context, PythonDetector
 
 OS_CALLS = {"fork", "forkpty", "killpg", "getpgid", "setpgid", "setsid", "sched_yield", "sched_setaffinity",
@@ -24,10 +24,10 @@ class PosixCalls(PythonDetector):
     Pattern:
     `os.<call>`, `signal.<SIGNAL>`, `<x>.add_signal_handler(...)` and
     `import uvloop` in `vllm/`, except in branches that Windows does not take
-    (under `if sys.platform != "win32":`, the `else` of
-    `if sys.platform == "win32":`, under `if hasattr(os, "fork"):` and the
-    like) and in a `try` whose handler catches `AttributeError` or
-    `ImportError`.
+    (under `if sys.platform != "win32":` or `if sys.platform == "linux":`,
+    the `else` of `if sys.platform == "win32":`, under `if hasattr(os,
+    "fork"):` and the like, after `if sys.platform != "linux": return ...`)
+    and in a `try` whose handler catches `AttributeError` or `ImportError`.
 
     Rewrite:
     None: each site is reported with what Windows lacks; the port decides
@@ -51,23 +51,44 @@ class _Find(ast.NodeVisitor):
         self.ctx.report(position(self.ctx.source.body, node), message)
 
     def visit_If(self, node: ast.If) -> None:
-        if is_win32_test(node.test, negated=True) or _has_test(node.test):  # body not on Windows; orelse is
-            for stmt in node.orelse:
-                self.visit(stmt)
+        self.visit(node.test)
+        if is_win32_test(node.test, negated=True) or excludes_windows(node.test) or _has_test(node.test):
+            self.block(node.orelse)  # the body does not run on Windows
         elif is_win32_test(node.test):  # only the body runs on Windows
-            for stmt in node.body:
-                self.visit(stmt)
+            self.block(node.body)
         else:
-            self.generic_visit(node)
+            self.block(node.body)
+            self.block(node.orelse)
+
+    def block(self, body: list[ast.stmt]) -> None:
+        """Statements in order; after `if <true on Windows>: return` (or raise, ...) the
+        rest of the block does not run on Windows."""
+        for stmt in body:
+            self.visit(stmt)
+            if isinstance(stmt, ast.If) and not stmt.orelse and only_windows_or_more(stmt.test) and stmt.body \
+                    and isinstance(stmt.body[-1], (ast.Return, ast.Raise, ast.Continue, ast.Break)):
+                return
+
+    def generic_visit(self, node: ast.AST) -> None:
+        for name, value in ast.iter_fields(node):
+            if name in ("body", "orelse", "finalbody") and isinstance(value, list):
+                self.block(value)
+            elif isinstance(value, list):
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        self.visit(item)
+            elif isinstance(value, ast.AST):
+                self.visit(value)
 
     def visit_Try(self, node: ast.Try) -> None:
         # a body whose AttributeError (or ImportError) is handled copes with the API missing
         if not any(_catches(h, {"AttributeError", "ImportError", "ModuleNotFoundError", "Exception"})
                    for h in node.handlers):
-            for stmt in node.body:
-                self.visit(stmt)
-        for part in (*node.handlers, *node.orelse, *node.finalbody):
-            self.visit(part)
+            self.block(node.body)
+        for handler in node.handlers:
+            self.visit(handler)
+        self.block(node.orelse)
+        self.block(node.finalbody)
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         owner, attr = node.value, node.attr

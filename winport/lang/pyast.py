@@ -42,3 +42,63 @@ def is_win32_test(test: ast.expr, negated: bool = False) -> bool:
                 and isinstance(call.args[0], ast.Constant) and call.args[0].value == "win":
             return True
     return False
+
+
+_NOT_WINDOWS = ("linux", "darwin", "freebsd", "aix", "cygwin")
+
+
+def _compared(test: ast.expr) -> tuple[str, ast.cmpop, str] | None:
+    """(what, operator, literal) for ``sys.platform <op> "x"``, ``os.name <op> "x"`` or
+    ``platform.system() <op> "x"``."""
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.comparators[0], ast.Constant)
+            and isinstance(test.comparators[0].value, str)):
+        return None
+    left, value = test.left, test.comparators[0].value
+    if _is(left, "sys", "platform"):
+        return "platform", test.ops[0], value
+    if _is(left, "os", "name"):
+        return "name", test.ops[0], value
+    if isinstance(left, ast.Call) and _is(left.func, "platform", "system") and not left.args:
+        return "system", test.ops[0], value
+    return None
+
+
+def _is_windows_value(what: str, value: str) -> bool:
+    return {"platform": value.startswith("win"), "name": value == "nt", "system": value == "Windows"}[what]
+
+
+def excludes_windows(test: ast.expr) -> bool:
+    """Whether ``test`` is false on Windows: ``sys.platform == "linux"``, ``os.name ==
+    "posix"``, ``platform.system() == "Darwin"``, ``sys.platform.startswith("linux")``,
+    a Windows test negated (:func:`is_win32_test`), or an ``and`` holding one of
+    these (an ``or`` of them all)."""
+    if isinstance(test, ast.BoolOp):
+        parts = [excludes_windows(v) for v in test.values]
+        return any(parts) if isinstance(test.op, ast.And) else all(parts)
+    found = _compared(test)
+    if found:
+        what, op, value = found
+        return (isinstance(op, ast.Eq) and not _is_windows_value(what, value)) or \
+            (isinstance(op, ast.NotEq) and _is_windows_value(what, value))
+    if isinstance(test, ast.Call) and isinstance(test.func, ast.Attribute) and test.func.attr == "startswith" \
+            and _is(test.func.value, "sys", "platform") and test.args and isinstance(test.args[0], ast.Constant):
+        return str(test.args[0].value).startswith(_NOT_WINDOWS)
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        return is_win32_test(test.operand)
+    return False
+
+
+def only_windows_or_more(test: ast.expr) -> bool:
+    """Whether ``test`` is true on Windows: ``sys.platform != "linux"``, ``os.name ==
+    "nt"``, ``not sys.platform.startswith("linux")``, ``sys.platform == "win32"``."""
+    if isinstance(test, ast.BoolOp):
+        parts = [only_windows_or_more(v) for v in test.values]
+        return all(parts) if isinstance(test.op, ast.And) else any(parts)
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        return excludes_windows(test.operand)
+    found = _compared(test)
+    if found:
+        what, op, value = found
+        return (isinstance(op, ast.NotEq) and not _is_windows_value(what, value)) or \
+            (isinstance(op, ast.Eq) and _is_windows_value(what, value))
+    return is_win32_test(test)
