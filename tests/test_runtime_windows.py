@@ -62,3 +62,61 @@ def test_uvloop_import_is_unchanged_on_linux():
     result = call("runtime/uvloop-winloop/module-level", "vllm/entrypoints/cli/serve.py",
                   "result = uvloop.__name__", windows=False)
     assert result["ok"] and result["result"] == "'uvloop'"  # the stubbed module, imported by its own name
+
+
+SIGNALS = "runtime/posix-signals/server-and-tools", "vllm/entrypoints/launcher.py"
+
+KILL_TREE = """
+    import subprocess, sys, time
+    # a process with a child of its own, as the API server and its engine
+    code = "import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); time.sleep(60)"
+    proc = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
+    import psutil
+    deadline = time.time() + 20
+    while not psutil.Process(proc.pid).children() and time.time() < deadline:
+        time.sleep(0.05)
+    child = psutil.Process(proc.pid).children()[0]
+    stop_server(proc)
+    proc.wait(timeout=20)
+    child.wait(timeout=20)
+    stop_server(proc)  # gone: ProcessLookupError, which the caller suppresses
+    result = (proc.returncode, child.is_running())
+"""
+
+HANDLERS = """
+    import asyncio, signal
+
+    async def main():
+        event = asyncio.Event()
+        # raised in the loop's thread: a signal is noticed when the loop next wakes (uvicorn's
+        # server loop ticks every 0.1 s)
+        asyncio.get_running_loop().call_later(0.2, signal.raise_signal, signal.SIGTERM)
+        await asyncio.wait_for(serve(event, "term"), timeout=10)
+        return event.is_set()
+
+    set_by_signal = asyncio.run(main())
+    seen = []
+    _register_signal_handlers(lambda *a: seen.append(a[0]))
+    signal.raise_signal(signal.SIGINT)
+    result = (set_by_signal, [int(s) for s in seen], signal.getsignal(signal.SIGTERM) is signal.SIG_DFL)
+"""
+
+
+@pytest.mark.parametrize("windows", [True, False], ids=["win32", "linux"])
+def test_killpg_kills_the_process_tree(windows):
+    result = call(*SIGNALS, KILL_TREE, windows=windows)
+    assert result["ok"], result
+    assert result["result"] == "(-9, False)"  # killed (SIGKILL on Linux, psutil's kill here), child too
+
+
+@pytest.mark.parametrize("windows", [True, False], ids=["win32", "linux"])
+def test_signal_handlers_reach_the_loop(windows):
+    result = call(*SIGNALS, HANDLERS, windows=windows)
+    assert result["ok"], result
+    assert result["result"] == "(True, [2], True)"
+
+
+def test_sigkill_falls_back_to_sigterm_where_missing():
+    code = "import signal\nresult = (hasattr(signal, 'SIGKILL'), kill_children.__code__.co_names)"
+    result = call(*SIGNALS, code, windows=True)
+    assert result["ok"] and result["result"].startswith("(False,")

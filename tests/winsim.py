@@ -159,9 +159,10 @@ _depth = 0  # how many third-party modules are being imported (one imports anoth
 
 
 class _real_system:
-    """While a module that is not the tree's own runs: the real platform, the POSIX
-    attributes back, the POSIX modules importable (and forgotten again after, so the
-    code under test cannot find them in ``sys.modules``)."""
+    """While a module that is not the tree's own is imported: the real platform,
+    ``os``/``signal``/``socket`` whole (copies it keeps), the POSIX modules importable
+    (and forgotten again after, so the code under test cannot find them in
+    ``sys.modules``)."""
 
     def __enter__(self):
         global _depth
@@ -169,14 +170,24 @@ class _real_system:
         if _depth == 1:
             self.saved = sys.platform
             sys.platform = REAL_PLATFORM
-            for (module, attr), value in _REMOVED_VALUES.items():
-                setattr(sys.modules[module], attr, value)
+            # the module imports `os`, `signal`, `socket` whole: it gets copies that keep
+            # what was taken away, so its code works later too (psutil's kill() reads
+            # signal.SIGKILL when called)
+            self.trimmed = {name: sys.modules[name] for name in REMOVED}
+            for name, module in self.trimmed.items():
+                whole = types.ModuleType(name, module.__doc__)
+                whole.__dict__.update(module.__dict__)
+                for (owner, attr), value in _REMOVED_VALUES.items():
+                    if owner == name:
+                        setattr(whole, attr, value)
+                sys.modules[name] = whole
 
     def __exit__(self, *exc):
         global _depth
         _depth -= 1
         if _depth == 0:
             sys.platform = self.saved
+            sys.modules.update(self.trimmed)
             _remove_posix()
 
 

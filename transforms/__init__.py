@@ -38,6 +38,7 @@ from .runtime.fcntl_lock import FcntlLock
 from .runtime.flashinfer_requirements import FlashinferRequirements
 from .runtime.generator_rm import GeneratorRm
 from .runtime.inproc_client import InprocEngineClient
+from .runtime.posix_signals import PosixSignals
 from .runtime.so_reuseport import SoReusePort
 from .runtime.spawn_context import SpawnContext
 from .runtime.uvloop_winloop import UvloopWinloop
@@ -76,6 +77,7 @@ ALL = (
     UvloopWinloop,
     WinloopRequirement,
     GeneratorRm,
+    PosixSignals,
     # detectors: reported, not rewritten
     PosixHeaders,
     GnuExtensions,
