@@ -120,3 +120,11 @@ def test_sigkill_falls_back_to_sigterm_where_missing():
     code = "import signal\nresult = (hasattr(signal, 'SIGKILL'), kill_children.__code__.co_names)"
     result = call(*SIGNALS, code, windows=True)
     assert result["ok"] and result["result"].startswith("(False,")
+
+
+@pytest.mark.parametrize("windows", [True, False], ids=["win32", "linux"])
+def test_scheduler_calls_answer_on_windows(windows):
+    code = "import os\nsched_yield()\nresult = allowed_cpus() == (os.cpu_count() if hasattr(os, 'sched_getaffinity') " \
+           "is False else len(os.sched_getaffinity(0)))"
+    result = call("runtime/posix-syscalls/distributed-utils", "vllm/distributed/utils.py", code, windows=windows)
+    assert result["ok"] and result["result"] == "True", result

@@ -39,6 +39,7 @@ from .runtime.flashinfer_requirements import FlashinferRequirements
 from .runtime.generator_rm import GeneratorRm
 from .runtime.inproc_client import InprocEngineClient
 from .runtime.posix_signals import PosixSignals
+from .runtime.posix_syscalls import PosixSyscalls
 from .runtime.so_reuseport import SoReusePort
 from .runtime.spawn_context import SpawnContext
 from .runtime.uvloop_winloop import UvloopWinloop
@@ -78,6 +79,7 @@ ALL = (
     WinloopRequirement,
     GeneratorRm,
     PosixSignals,
+    PosixSyscalls,
     # detectors: reported, not rewritten
     PosixHeaders,
     GnuExtensions,

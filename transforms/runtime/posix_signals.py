@@ -18,10 +18,14 @@ def _signal(name: str | set[str]) -> m.BaseMatcherNode:
 
 
 _SIGNAL_CALL = m.Call(func=_signal("signal"), args=[m.Arg(_signal(MISSING)), m.ZeroOrMore()])
-_ADD_HANDLER = m.Call(func=m.Attribute(attr=m.Name("add_signal_handler")),
-                      args=[m.Arg(_signal(_WINDOWS_HAS), keyword=None), m.AtLeastN(n=1)])
-_REMOVE_HANDLER = m.Call(func=m.Attribute(attr=m.Name("remove_signal_handler")),
-                         args=[m.Arg(_signal(_WINDOWS_HAS), keyword=None)])
+_WINDOWS_SIGNALS = m.OneOf(m.Tuple(elements=[m.AtLeastN(m.Element(_signal(_WINDOWS_HAS)), n=1)]),
+                           m.List(elements=[m.AtLeastN(m.Element(_signal(_WINDOWS_HAS)), n=1)]))
+
+
+def _handler_call(method: str, names: set[str], more: list) -> m.BaseMatcherNode:
+    """``<loop>.<method>(SIG, ...)`` with SIG signal.SIGINT/SIGTERM or a loop variable over them."""
+    sig = m.OneOf(_signal(_WINDOWS_HAS), m.Name(m.MatchIfTrue(lambda n: n in names)))
+    return m.Call(func=m.Attribute(attr=m.Name(method)), args=[m.Arg(sig, keyword=None), *more])
 _KILLPG = m.Call(func=m.Attribute(m.Name("os"), m.Name("killpg")),
                  args=[m.Arg(m.Call(func=m.Attribute(m.Name("os"), m.Name("getpgid")), args=[m.Arg()])), m.Arg()])
 
@@ -70,7 +74,9 @@ class PosixSignals(PythonTransform):
     In `vllm/`, outside code already guarded for Windows:
     `signal.SIGKILL` anywhere; a statement `signal.signal(signal.SIG<X>, ...)`
     for a signal Windows lacks; a statement `<loop>.add_signal_handler(
-    signal.SIGINT or SIGTERM, callback, *args)` or `remove_signal_handler`;
+    signal.SIGINT or SIGTERM, callback, *args)` or `remove_signal_handler`
+    (the signal also as the variable of `for sig in (signal.SIGTERM,
+    signal.SIGINT):`);
     a statement `os.killpg(os.getpgid(<pid>), <sig>)`. Other uses of missing
     signals stay reported by `detect/posix-calls`.
 
@@ -106,6 +112,16 @@ class _Signals(GuardAwareTransformer):
         self.ctx = ctx
         self.needs: set[str] = set()
         self.getattr_depth = 0
+        self.loop_signals: list[str] = []  # `for sig in (signal.SIGTERM, signal.SIGINT):` variables
+
+    def visit_For(self, node: cst.For) -> None:
+        name = node.target.value if isinstance(node.target, cst.Name) and m.matches(node.iter, _WINDOWS_SIGNALS) \
+            else ""
+        self.loop_signals.append(name)
+
+    def leave_For(self, original: cst.For, updated: cst.For) -> cst.For:
+        self.loop_signals.pop()
+        return updated
 
     def visit_Call(self, node: cst.Call) -> None:
         if m.matches(node.func, m.Name("getattr")):
@@ -132,14 +148,14 @@ class _Signals(GuardAwareTransformer):
             name = call.args[0].value.attr.value  # type: ignore[attr-defined]
             self.ctx.applied(self.pos(original), f"signal.signal({name}) only where {name} exists")
             new = f'if hasattr(signal, "{name}"):  # winport: Windows has no {name}\n    {statement}\n'
-        elif m.matches(call, _ADD_HANDLER):
+        elif m.matches(call, _handler_call("add_signal_handler", set(self.loop_signals), [m.AtLeastN(n=1)])):
             loop = code(call.func.value)  # type: ignore[attr-defined]
             args = [code(a.value) for a in call.args[2:]]
             self.ctx.applied(self.pos(original), "add_signal_handler → signal.signal on Windows")
             new = ADD_HANDLER.format(sig=code(call.args[0].value), loop=loop, callback=code(call.args[1].value),
                                      args=", ".join(args) + ("," if len(args) == 1 else ""), statement=statement)
             self.needs |= {"sys", "signal"}
-        elif m.matches(call, _REMOVE_HANDLER):
+        elif m.matches(call, _handler_call("remove_signal_handler", set(self.loop_signals), [])):
             self.ctx.applied(self.pos(original), "remove_signal_handler → SIG_DFL on Windows")
             new = REMOVE_HANDLER.format(sig=code(call.args[0].value), statement=statement)
             self.needs |= {"sys", "signal"}

@@ -34,7 +34,8 @@ class PositionedTransformer(cst.CSTTransformer):
 class GuardAwareTransformer(PositionedTransformer):
     """A :class:`PositionedTransformer` that knows whether the node being visited is
     already guarded for Windows: under either branch of a Windows test
-    (:func:`is_win32_test`), of ``hasattr(<module>, "...")``, or in a ``try`` whose
+    (:func:`is_win32_test`, in an ``if`` statement or expression), of
+    ``hasattr(<module>, "...")``, or in a ``try`` whose
     handlers catch ``ImportError`` (``ModuleNotFoundError``, ``Exception``, a bare
     ``except``). Read :attr:`guarded`; a subclass that visits ``If`` or ``Try``
     itself calls ``super()``."""
@@ -53,6 +54,14 @@ class GuardAwareTransformer(PositionedTransformer):
         return None
 
     def leave_If(self, original: cst.If, updated: cst.If) -> cst.If:
+        self._guards.pop()
+        return updated
+
+    def visit_IfExp(self, node: cst.IfExp) -> bool | None:
+        self._guards.append(is_win32_test(node.test) or is_win32_test(node.test, negated=True))
+        return None
+
+    def leave_IfExp(self, original: cst.IfExp, updated: cst.IfExp) -> cst.BaseExpression:
         self._guards.pop()
         return updated
 

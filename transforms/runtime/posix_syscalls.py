@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import libcst as cst
+import libcst.matchers as m
+
+from winport.lang.python import GuardAwareTransformer, ensure_import, parse_expression
+from winport.transform import Context, PythonTransform
+
+_CALL = m.Call(func=m.Attribute(m.Name("os"), m.Name(m.MatchIfTrue(lambda n: n in WINDOWS))))
+
+# call -> (what Windows does instead, with {args} the call's arguments; modules it needs)
+WINDOWS = {
+    # the scheduler yield: give up the rest of the time slice
+    "sched_yield": ("time.sleep(0)", ("time",)),
+    # the CPUs this process may run on: Windows' Python has no affinity call, the count stands in
+    "sched_getaffinity": ("set(range(os.cpu_count() or 1))", ()),
+}
+
+
+class PosixSyscalls(PythonTransform):
+    """Give POSIX scheduler calls a Windows answer.
+
+    Why:
+    `os.sched_yield` and `os.sched_getaffinity` do not exist in Windows'
+    Python: `AttributeError`. vLLM yields in its shared-memory broadcast
+    polling loops (`vllm.distributed.utils.sched_yield`) and counts the
+    allowed CPUs for thread pools.
+
+    Pattern:
+    A call `os.sched_yield()` or `os.sched_getaffinity(<pid>)` in `vllm/`
+    outside code already guarded for Windows (a Windows or Linux-only test,
+    `hasattr(os, ...)`, a `try` that handles `AttributeError`).
+
+    Rewrite:
+    The call becomes `(<Windows form> if sys.platform == "win32" else
+    <the call>)`: `time.sleep(0)` for the yield, and the set of the first
+    `os.cpu_count()` CPU numbers for the affinity. Linux makes the same call
+    as before.
+    """
+
+    id = "runtime/posix-syscalls"
+    seed = "P3"
+    summary = "os.sched_yield/sched_getaffinity get a Windows answer (time.sleep(0), the CPU count)"
+    triggers = ("os.sched_yield(", "os.sched_getaffinity(")
+    anchors = ("sched_",)
+
+    def rewrite(self, wrapper, ctx: Context) -> cst.Module:
+        visitor = _Calls(ctx)
+        module = wrapper.visit(visitor)
+        for name in sorted(visitor.needs):
+            module = ensure_import(module, name)
+        return module
+
+
+class _Calls(GuardAwareTransformer):
+    def __init__(self, ctx: Context):
+        super().__init__()
+        self.ctx = ctx
+        self.needs: set[str] = set()
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        if self.guarded or not m.matches(original, _CALL):
+            return updated
+        name = original.func.attr.value  # type: ignore[attr-defined]
+        windows, modules = WINDOWS[name]
+        self.needs |= {"sys", *modules}
+        self.ctx.applied(self.pos(original), f"os.{name}: {windows} on Windows")
+        call = self.module.code_for_node(updated)
+        return parse_expression(f'({windows} if sys.platform == "win32" else {call})', self.module)
