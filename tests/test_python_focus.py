@@ -10,7 +10,7 @@ import libcst as cst
 import pytest
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from winport.lang.python import FocusedWrapper, focus, node_positions, statement_spans
+from winport.lang.partial import FocusedWrapper, focus, node_positions, statement_spans
 
 CODE = b'''"""doc"""
 import os; import sys  # two statements, one line

@@ -11,8 +11,9 @@ import pytest
 
 from winport import Outcome, Pipeline, registry
 from winport.examples import cases
-from winport.lang import python
-from winport.lang.python import Partial, focus, has_module_level, module_aliases
+from winport.lang import partial as partial_module
+from winport.lang.partial import Partial, focus
+from winport.lang.python import has_module_level, module_aliases
 from winport.pipeline import TreeView, _run_python_partial, _run_python_whole
 from winport.sources import SourceFile
 
@@ -44,7 +45,7 @@ TREES = [(c, side) for t in PYTHON for c in cases(t.id) for side in ("before", "
 @pytest.fixture
 def always_partial(monkeypatch):
     """Small fixture files keep most of their statements: build partial modules anyway."""
-    monkeypatch.setattr(python, "PARTIAL_MOST", 1.0)
+    monkeypatch.setattr(partial_module, "PARTIAL_MOST", 1.0)
 
 
 @pytest.mark.parametrize("case,side", TREES, ids=[f"{c.transform}/{c.name}/{side}" for c, side in TREES])
@@ -242,12 +243,12 @@ def test_a_rewritten_partial_module_stands_for_the_new_code():
     source = SourceFile.from_bytes("setup.py", (case.before / "setup.py").read_bytes())
     group = [registry.get(i) for i in ("build/target-device", "build/cmake-path-slashes", "build/nvcc-exe")]
     parses = []
-    parse = python.cst.parse_module
+    parse = partial_module.cst.parse_module
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(python, "PARTIAL_MOST", 1.0)
+        mp.setattr(partial_module, "PARTIAL_MOST", 1.0)
         # a partial module's statements are parsed from bytes (code a transform adds, from str)
-        mp.setattr(python.cst, "parse_module", lambda code, *a, **k: parses.append(isinstance(code, bytes))
+        mp.setattr(partial_module.cst, "parse_module", lambda code, *a, **k: parses.append(isinstance(code, bytes))
                    or parse(code, *a, **k))
         partial = {}
         new_partial = _run_python_partial(source, group, {}, partial)

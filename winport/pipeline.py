@@ -398,9 +398,9 @@ def _run_edits(language, source, group, plans, results) -> bytes:
 
 def _run_python(language, source, group, plans, results) -> bytes:
     """libcst family. When every transform of the group has anchors, libcst parses
-    only the statements they need (:class:`~winport.lang.python.Partial`), else (or
+    only the statements they need (:class:`~winport.lang.partial.Partial`), else (or
     where the partial module cannot stand for the file) the whole module."""
-    from .lang.python import statement_spans
+    from .lang.partial import statement_spans
 
     spans = None  # the file's statements, read once for both ways
     if all(t.anchor_re() is not None for t in group):
@@ -416,7 +416,7 @@ def _run_python_partial(source, group, plans, results, spans=None) -> bytes | No
     None where a partial module cannot stand for the file (nothing is kept then)."""
     import re
 
-    from .lang.python import Partial, focus, node_positions, statement_spans
+    from .lang.partial import Partial, focus, node_positions, statement_spans
 
     code = source.body
     lines: dict[int, int] | None = None  # line in ``code`` -> line in the file
@@ -468,7 +468,7 @@ def _run_python_whole(source, group, plans, results, spans=None) -> bytes:
     """libcst family on the whole module: parse once, each transform returns a new module."""
     import libcst as cst
 
-    from .lang.python import focus, node_positions, statement_spans
+    from .lang.partial import focus, node_positions, statement_spans
 
     try:
         module = cst.parse_module(source.body)
