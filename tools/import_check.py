@@ -109,13 +109,14 @@ def table(files: list[Path]) -> str:
         rows.append(f"| {version} | {len(mods)} | {sum(r['pristine']['ok'] for r in mods.values())} | "
                     f"{sum(r['ported']['ok'] for r in mods.values())} | {len(runtime)} | {win_ok} |")
         for m in runtime:
-            w = mods[m]["windows"]
+            w, p = mods[m]["windows"], mods[m]["pristine"]
             if not w["ok"]:
-                fails.append(f"| {version} | `{m}` | {w['error']}: {w['message']} | `{w['where']}` |")
+                linux = "yes" if not p["ok"] and (p["error"], p["message"]) == (w["error"], w["message"]) else "no"
+                fails.append(f"| {version} | `{m}` | {w['error']}: {w['message']} | `{w['where']}` | {linux} |")
     out = "\n".join(rows)
     if fails:
-        out += "\n\n| release | module | error under simulated Windows | raised at |\n|---|---|---|---|\n" + \
-            "\n".join(fails)
+        out += ("\n\n| release | module | error under simulated Windows | raised at | the same on Linux before "
+                "the port |\n|---|---|---|---|---|\n") + "\n".join(fails)
     return out + "\n"
 
 
