@@ -510,17 +510,25 @@ def _guarded(source, new: bytes, changed_by: list[tuple[Context, object]], resul
     code reads a name before anything binds it where the original did not (then the
     file is left as it was and its changing transforms fail, the first that broke it
     named)."""
+    import ast
+
     from .lang.bindings import new_unbound
 
     if not changed_by:
         return source.body
-    error = python_error(new, source.path)
+    try:  # one parse serves the compile check and the import guard
+        tree, error = ast.parse(new, source.path), None
+        compile(tree, source.path, "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        error = f"line {exc.lineno}: {exc.msg}"
+    except ValueError as exc:  # e.g. NUL bytes
+        error = str(exc)
     if error and not python_error(source.body, source.path):
         reason = f"{source.path}: re-parse guard: the rewrite does not compile ({error}); file left untouched"
         for ctx, _ in changed_by:
             results[ctx.transform.id] = _failed(ctx.transform, source.path, reason)
         return source.body
-    if error or not new_unbound(source.body, new):
+    if error or not new_unbound(source.body, tree):
         return new
     for ctx, after in changed_by:  # the first transform whose output reads an unbound name
         unbound = new_unbound(source.body, after if isinstance(after, bytes) else after.code.encode("utf-8"))

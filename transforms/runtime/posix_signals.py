@@ -95,8 +95,9 @@ class PosixSignals(PythonTransform):
     id = "runtime/posix-signals"
     seed = "P2"
     summary = "SIGKILL, missing signals, add_signal_handler and killpg made to work on Windows"
-    triggers = ("signal.SIG", "add_signal_handler", "remove_signal_handler", "os.killpg(")
-    anchors = ("signal", "killpg")
+    triggers = ("signal.SIGKILL", *(f"signal.{name}" for name in sorted(MISSING)), "add_signal_handler",
+                "remove_signal_handler", "os.killpg(")
+    anchors = ("SIGKILL", *sorted(MISSING), "signal_handler", "killpg")
 
     def rewrite(self, wrapper, ctx: Context) -> cst.Module:
         visitor = _Signals(ctx)

@@ -28,23 +28,30 @@ _CLASS_NAMES = frozenset({"__module__", "__qualname__"})
 _BUILTINS = frozenset(dir(builtins))
 
 
-def unbound_at_import(code: bytes | str) -> dict[str, int]:
+def unbound_at_import(code: bytes | str | ast.Module) -> dict[str, int]:
     """Name -> the first line where import-time code reads it before it is bound.
-    Empty when ``code`` does not parse (the compile guard speaks for that)."""
-    try:
-        tree = ast.parse(code)
-    except (SyntaxError, ValueError, RecursionError):
-        return {}
+    ``code`` may be parsed already; empty when it does not parse (the compile guard
+    speaks for that)."""
+    if isinstance(code, ast.Module):
+        tree = code
+    else:
+        try:
+            tree = ast.parse(code)
+        except (SyntaxError, ValueError, RecursionError):
+            return {}
     walker = _ImportTime(lazy_annotations=_has_future_annotations(tree))
     walker.block(tree.body, [set()])
     return walker.unbound
 
 
-def new_unbound(before: bytes | str, after: bytes | str) -> dict[str, int]:
+def new_unbound(before: bytes | str | ast.Module, after: bytes | str | ast.Module) -> dict[str, int]:
     """The names ``after`` reads unbound at import that ``before`` did not, with
-    their line in ``after``."""
+    their line in ``after`` (either may be given parsed)."""
+    new = unbound_at_import(after)
+    if not new:
+        return {}
     old = unbound_at_import(before)
-    return {name: line for name, line in unbound_at_import(after).items() if name not in old}
+    return {name: line for name, line in new.items() if name not in old}
 
 
 def _has_future_annotations(tree: ast.Module) -> bool:
