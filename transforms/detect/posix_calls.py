@@ -25,7 +25,7 @@ class PosixCalls(PythonDetector):
     `os.<call>`, `signal.<SIGNAL>`, `<x>.add_signal_handler(...)` and
     `import uvloop` in `vllm/`, except in branches that Windows does not take
     (under `if sys.platform != "win32":` or `if sys.platform == "linux":`,
-    the `else` of `if sys.platform == "win32":`, under `if hasattr(os,
+    the `else` of `if sys.platform == "win32":` (statement or expression), under `if hasattr(os,
     "fork"):` and the like, after `if sys.platform != "linux": return ...`)
     and in a `try` whose handler catches `AttributeError` or `ImportError`.
 
@@ -59,6 +59,16 @@ class _Find(ast.NodeVisitor):
         else:
             self.block(node.body)
             self.block(node.orelse)
+
+    def visit_IfExp(self, node: ast.IfExp) -> None:
+        self.visit(node.test)
+        if is_win32_test(node.test, negated=True) or excludes_windows(node.test) or _has_test(node.test):
+            self.visit(node.orelse)
+        elif is_win32_test(node.test):
+            self.visit(node.body)
+        else:
+            self.visit(node.body)
+            self.visit(node.orelse)
 
     def block(self, body: list[ast.stmt]) -> None:
         """Statements in order; after `if <true on Windows>: return` (or raise, ...) the
