@@ -3,7 +3,7 @@ from __future__ import annotations
 import libcst as cst
 import libcst.matchers as m
 
-from winport.lang.python import GuardAwareTransformer, ensure_import, parse_statement
+from winport.lang.python import ImportGuard, ensure_import
 from winport.transform import Context, PythonTransform
 
 GUARDED_IMPORT = '''\
@@ -85,27 +85,11 @@ class FcntlLock(PythonTransform):
         return ensure_import(module, "sys") if ctx.sites else module
 
 
-class _Guard(GuardAwareTransformer):
+class _Guard(ImportGuard):
     def __init__(self, ctx: Context):
-        super().__init__()
-        self.ctx = ctx
+        super().__init__(ctx, "fcntl", GUARDED_IMPORT, "import fcntl guarded; msvcrt.locking() stand-in on Windows")
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
         if m.matches(node.value, m.Name("fcntl")) and node.attr.value not in _LOCKING:
             self.ctx.report(self.pos(node), f"fcntl.{node.attr.value} has no Windows equivalent here: "
                                             "guard it by hand")
-
-    def leave_SimpleStatementLine(self, original: cst.SimpleStatementLine, updated):
-        imports = [s for s in original.body if isinstance(s, cst.Import)
-                   and any(m.matches(a.name, m.Name("fcntl")) for a in s.names)]
-        if not imports:
-            return updated
-        if self.guarded:
-            self.ctx.already(self.pos(original), "import fcntl already guarded for Windows")
-            return updated
-        if len(original.body) != 1 or len(imports[0].names) != 1 or imports[0].names[0].asname:
-            self.ctx.report(self.pos(original), "fcntl imported together with other names or under "
-                                                "another name: split it and run winport again")
-            return updated
-        self.ctx.applied(self.pos(original), "import fcntl guarded; msvcrt.locking() stand-in on Windows")
-        return parse_statement(GUARDED_IMPORT, self.module).with_changes(leading_lines=updated.leading_lines)

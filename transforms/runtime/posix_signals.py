@@ -3,7 +3,7 @@ from __future__ import annotations
 import libcst as cst
 import libcst.matchers as m
 
-from winport.lang.python import GuardAwareTransformer, ensure_import, parse_statement
+from winport.lang.python import GuardAwareTransformer, ensure_imports, parse_statement
 from winport.transform import Context, PythonTransform
 
 # signals Windows' Python does not define (signal.SIGINT, SIGTERM, SIGABRT, SIGBREAK, ... it does)
@@ -101,10 +101,7 @@ class PosixSignals(PythonTransform):
 
     def rewrite(self, wrapper, ctx: Context) -> cst.Module:
         visitor = _Signals(ctx)
-        module = wrapper.visit(visitor)
-        for name in sorted(visitor.needs):
-            module = ensure_import(module, name)
-        return module
+        return ensure_imports(wrapper.visit(visitor), visitor.needs)
 
 
 class _Signals(GuardAwareTransformer):

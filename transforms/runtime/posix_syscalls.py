@@ -3,7 +3,7 @@ from __future__ import annotations
 import libcst as cst
 import libcst.matchers as m
 
-from winport.lang.python import GuardAwareTransformer, ensure_import, parse_expression
+from winport.lang.python import GuardAwareTransformer, ensure_imports, parse_expression
 from winport.transform import Context, PythonTransform
 
 _CALL = m.Call(func=m.Attribute(m.Name("os"), m.Name(m.MatchIfTrue(lambda n: n in WINDOWS))))
@@ -46,10 +46,7 @@ class PosixSyscalls(PythonTransform):
 
     def rewrite(self, wrapper, ctx: Context) -> cst.Module:
         visitor = _Calls(ctx)
-        module = wrapper.visit(visitor)
-        for name in sorted(visitor.needs):
-            module = ensure_import(module, name)
-        return module
+        return ensure_imports(wrapper.visit(visitor), visitor.needs)
 
 
 class _Calls(GuardAwareTransformer):

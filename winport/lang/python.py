@@ -76,6 +76,34 @@ class GuardAwareTransformer(PositionedTransformer):
         return updated
 
 
+class ImportGuard(GuardAwareTransformer):
+    """Replaces each ``import <name>`` statement (at module level or in a function)
+    that is not already guarded with ``code``, a block in the module's style that
+    binds ``name`` on Windows and imports it elsewhere; reports an import it cannot
+    replace as it is (other names beside it, another name), and records a guarded
+    one as already done. A subclass adds what else it reports (``visit_Attribute``
+    and the like). The transform then calls ``ensure_import(module, "sys")``."""
+
+    def __init__(self, ctx, name: str, code: str, message: str) -> None:
+        super().__init__()
+        self.ctx, self.name, self.code, self.message = ctx, name, code, message
+
+    def leave_SimpleStatementLine(self, original: cst.SimpleStatementLine, updated):
+        imports = [s for s in original.body if isinstance(s, cst.Import)
+                   and any(m.matches(a.name, m.Name(self.name)) for a in s.names)]
+        if not imports:
+            return updated
+        if self.guarded:
+            self.ctx.already(self.pos(original), f"import {self.name} already guarded for Windows")
+            return updated
+        if len(original.body) != 1 or len(imports[0].names) != 1 or imports[0].names[0].asname:
+            self.ctx.report(self.pos(original), f"{self.name} imported together with other names or under "
+                                                "another name: split it and run winport again")
+            return updated
+        self.ctx.applied(self.pos(original), self.message)
+        return parse_statement(self.code, self.module).with_changes(leading_lines=updated.leading_lines)
+
+
 _IMPORT_ERRORS = {"ImportError", "ModuleNotFoundError", "Exception", "BaseException", "AttributeError"}
 
 
@@ -255,6 +283,13 @@ def ensure_import(module: cst.Module, name: str) -> cst.Module:
     at = max(min(_leading(module), first), _leading(module, future_only=True))
     stmt = cst.parse_statement(f"import {name}\n", config=module.config_for_parsing)
     return _insert(module, at, [stmt])
+
+
+def ensure_imports(module: cst.Module, names) -> cst.Module:
+    """:func:`ensure_import` for each of ``names``, in a stable order."""
+    for name in sorted(names):
+        module = ensure_import(module, name)
+    return module
 
 
 WIN32 = 'sys.platform == "win32"'
