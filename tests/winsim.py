@@ -250,7 +250,7 @@ class _CompiledStubs(importlib.abc.MetaPathFinder):
 
     def find_spec(self, name, path=None, target=None):
         package, _, last = name.rpartition(".")
-        if package.partition(".")[0] in OWN and (last.endswith("_C") or last.startswith("_C_") or last == "_C"):
+        if package.partition(".")[0] in OWN and (last.endswith("_C") or last.startswith("_C_")):
             return importlib.util.spec_from_loader(name, _Loader(_stub), is_package=True)
         return None
 

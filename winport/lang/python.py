@@ -202,13 +202,14 @@ def _leading(module: cst.Module, future_only: bool = False) -> int:
     return at
 
 
-_IMPORT_LINE = m.SimpleStatementLine(body=[m.AtLeastN(m.OneOf(m.Import(), m.ImportFrom()), n=1)])
+def _is_import_line(stmt: cst.CSTNode) -> bool:
+    return isinstance(stmt, cst.SimpleStatementLine) and all(isinstance(s, (cst.Import, cst.ImportFrom))
+                                                             for s in stmt.body)
 
 
 def _uses(stmt: cst.CSTNode, names: set[str]) -> bool:
     """Whether ``stmt`` mentions one of ``names`` (an import line does not use what it names)."""
-    if isinstance(stmt, cst.SimpleStatementLine) and all(isinstance(s, (cst.Import, cst.ImportFrom))
-                                                         for s in stmt.body):
+    if _is_import_line(stmt):
         return False
     stack = [stmt]  # a plain walk: libcst's matchers cost several times more on large statements
     while stack:
@@ -229,7 +230,7 @@ def _insert(module: cst.Module, at: int, new: list[cst.BaseStatement]) -> cst.Mo
     """``new`` placed before statement ``at``; unless it joins the import lines
     above, the blank lines and comments above that statement move above ``new``."""
     body = list(module.body)
-    after_import = at > 0 and m.matches(body[at - 1], _IMPORT_LINE)
+    after_import = at > 0 and _is_import_line(body[at - 1])
     if at < len(body) and not after_import and body[at].leading_lines:
         new = [new[0].with_changes(leading_lines=[*body[at].leading_lines, *new[0].leading_lines]), *new[1:]]
         body[at] = body[at].with_changes(leading_lines=[])
