@@ -28,8 +28,15 @@ def test_edits_apply_back_to_front():
 def test_overlapping_edits_are_rejected():
     with pytest.raises(TransformError, match="overlapping"):
         apply_edits(b"abcdef", [Edit(0, 3, "x"), Edit(2, 4, "y")])
-    with pytest.raises(TransformError):  # two insertions at one point: order would be a guess
-        apply_edits(b"abcdef", [Edit(1, 1, "x"), Edit(1, 1, "y")])
+    with pytest.raises(TransformError):  # an insertion inside a replaced range
+        apply_edits(b"abcdef", [Edit(1, 4, "x"), Edit(2, 2, "y")])
+
+
+def test_insertions_at_one_offset_compose_in_recorded_order():
+    assert apply_edits(b"abcdef", [Edit(1, 1, "x"), Edit(1, 1, "y")]) == b"axybcdef"
+    assert apply_edits(b"abcdef", [Edit(1, 1, "y"), Edit(1, 1, "x")]) == b"ayxbcdef"
+    # an insertion where a replacement starts or ends touches it
+    assert apply_edits(b"abcdef", [Edit(1, 3, "R"), Edit(1, 1, "i"), Edit(3, 3, "j")]) == b"aiRjdef"
 
 
 def test_inserted_newlines_follow_the_file():
@@ -189,6 +196,16 @@ def test_overlap_between_transforms_fails_the_later_one(tree):
     assert report.by_id("test/overlap-or").outcome is Outcome.FAILED
     assert "overlapping" in report.by_id("test/overlap-or").files[0].reason
     assert (root / "csrc/a.cu").read_text() == "int c = a || b;\n"
+
+
+def test_two_transforms_inserting_after_the_includes_compose(tree):
+    # both insert their helper after the last #include: one offset, run order
+    root = tree({"csrc/a.cu": "#include <cstdint>\n\nint f(unsigned x, ssize_t n) { return __builtin_clz(x) + n; }\n"})
+    report = run(root, "cuda/builtin-clz", "cuda/ssize-t")
+    assert report.by_id("cuda/builtin-clz").outcome is Outcome.APPLIED
+    assert report.by_id("cuda/ssize-t").outcome is Outcome.APPLIED
+    text = (root / "csrc/a.cu").read_text()
+    assert text.index("winport_clz64") < text.index("typedef SSIZE_T") < text.index("int f(")
 
 
 def test_non_utf8_and_unparseable_files_are_reported_and_untouched(tree):

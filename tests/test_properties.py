@@ -108,3 +108,48 @@ def test_incremental_reparse_agrees_with_a_fresh_parse_on_whether_errors_grew(da
     incremental = treesitter.error_count(treesitter.reparse("cpp", tree, old, new, changes))
     fresh = treesitter.error_count(treesitter.parser("cpp").parse(new))
     assert (incremental > before) == (fresh > before)
+
+
+def _overlap(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    """Whether two byte ranges overlap as the engine sees it (insertions never do,
+    an insertion overlaps a replacement only strictly inside it)."""
+    if a[0] == a[1] and b[0] == b[1]:
+        return False
+    if a[0] == a[1]:
+        return b[0] < a[0] < b[1]
+    if b[0] == b[1]:
+        return a[0] < b[0] < a[1]
+    return a[0] < b[1] and b[0] < a[1]
+
+
+def _edits(data, body: bytes, taken: list[tuple[int, int]]) -> list:
+    """Up to four edits of ``body`` that overlap neither each other nor ``taken``."""
+    from winport import Edit
+
+    out = []
+    for _ in range(data.draw(st.integers(0, 4))):
+        start = data.draw(st.integers(0, len(body)))
+        end = min(len(body), start + data.draw(st.sampled_from([0, 0, 1, 3])))
+        if not any(_overlap((start, end), t) for t in taken):
+            taken.append((start, end))
+            out.append(Edit(start, end, data.draw(st.sampled_from(["", "x", "yy", "\n#include <z>\n"]))))
+    return out
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.data())
+def test_edits_of_two_transforms_compose_in_run_order(data):
+    """What the engine applies at once equals applying the first transform's edits,
+    then the second's moved past the first's (its insertions at a shared offset after
+    the first's)."""
+    from winport import Edit, apply_edits
+
+    body = data.draw(st.binary(min_size=0, max_size=12).map(lambda b: b.replace(b"\r", b"")))
+    taken: list[tuple[int, int]] = []
+    first, second = _edits(data, body, taken), _edits(data, body, taken)
+
+    def shift(offset: int) -> int:  # where ``offset`` of ``body`` lies after ``first``
+        return offset + sum(len(e.text) - (e.end - e.start) for e in first if e.end <= offset)
+
+    moved = [Edit(shift(e.start), shift(e.start) + (e.end - e.start), e.text) for e in second]
+    assert apply_edits(body, first + second) == apply_edits(apply_edits(body, first), moved)

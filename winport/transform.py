@@ -49,16 +49,22 @@ class Edit:
 def apply_edits(body: bytes, edits: list[Edit], newline: str = "\n") -> bytes:
     """Apply byte-range edits back to front; overlapping edits are an error.
 
+    Insertions at one offset compose in the order they were recorded (a later
+    transform's text after an earlier one's), and an insertion where a
+    replaced range starts or ends touches it without overlapping.
     ``\\n`` in inserted text becomes ``newline`` so CRLF files stay CRLF.
     """
-    ordered = sorted(edits, key=lambda e: (e.start, e.end))
+    ordered = sorted(edits, key=lambda e: (e.start, e.end))  # stable: recorded order kept
     for a, b in zip(ordered, ordered[1:]):
-        if b.start < a.end or (a.start == a.end == b.start == b.end):
+        if b.start < a.end:
             raise TransformError(f"overlapping edits at bytes {a.start}-{a.end} and {b.start}-{b.end}")
-    out = body
+    out, end = [], len(body)
     for e in reversed(ordered):
-        out = out[: e.start] + edit_bytes(e, newline) + out[e.end:]
-    return out
+        out.append(body[e.end:end])
+        out.append(edit_bytes(e, newline))
+        end = e.start
+    out.append(body[:end])
+    return b"".join(reversed(out))
 
 
 def edit_bytes(e: Edit, newline: str = "\n") -> bytes:
