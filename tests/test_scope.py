@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from winport.scope import cuda_scope, include_closure, includes
+from winport.scope import Standards, cuda_scope, include_closure, includes, standards
 
 CMAKE = b"""
 set(VLLM_EXT_SRC
@@ -59,3 +59,19 @@ def test_includes_resolve_beside_the_file_then_under_csrc():
     bodies = {"csrc/x/k.cu": body, "csrc/core/math.hpp": b'#include "deep.h"\n', "csrc/x/local.cuh": b""}
     closure = include_closure(["csrc/x/k.cu"], bodies.get, files.__contains__)
     assert closure["csrc/x/k.cu"] == {"csrc/x/k.cu", "csrc/x/local.cuh", "csrc/core/math.hpp", "csrc/core/deep.h"}
+
+
+def test_standards_are_read_from_the_top_level_cmake():
+    top = b"""set(CMAKE_CXX_STANDARD 17)
+if(VLLM_GPU_LANG STREQUAL "HIP")
+  set(CMAKE_CXX_STANDARD 14)
+endif()
+set(CMAKE_CXX_STANDARD 20)
+set(CMAKE_CUDA_STANDARD 20)
+"""
+    assert standards(top) == Standards(20, 20) and standards(top).at_least(20)
+    # the last set() wins; a HIP-only branch does not count; CUDA unset is nvcc's default (C++17)
+    assert standards(b"set(CMAKE_CXX_STANDARD 20)\n") == Standards(20, None)
+    assert not standards(b"set(CMAKE_CXX_STANDARD 20)\n").at_least(20)
+    assert not standards(top.replace(b"CUDA_STANDARD 20", b"CUDA_STANDARD 17")).at_least(20)
+    assert standards(None) == Standards() and standards(b"project(x)\n").at_least(17)

@@ -139,7 +139,7 @@ def _dump(report: Report) -> dict:
         "files_scanned": report.files_scanned,
         "limits": list(report.limits),
         "transforms": [{
-            "id": t.id, "seed": t.seed, "summary": t.summary, "drift": t.drift,
+            "id": t.id, "seed": t.seed, "summary": t.summary, "drift": t.drift, "note": t.note,
             "files": [[f.path, f.outcome.value, [_site(s) for s in f.sites], [_site(s) for s in f.reported],
                        f.reason] for f in t.files],
         } for t in report.transforms],
@@ -147,7 +147,7 @@ def _dump(report: Report) -> dict:
 
 
 def _load(data: dict, root: str, write: bool) -> Report:
-    transforms = [TransformResult(t["id"], t["seed"], t["summary"], drift=t["drift"], files=[
+    transforms = [TransformResult(t["id"], t["seed"], t["summary"], drift=t["drift"], note=t.get("note", ""), files=[
         FileResult(t["id"], path, Outcome(outcome), [Site(*s) for s in sites], [Site(*s) for s in reported], reason)
         for path, outcome, sites, reported, reason in t["files"]]) for t in data["transforms"]]
     return Report(root=os.path.abspath(root), transforms=transforms, written=write,

@@ -80,6 +80,7 @@ class TransformResult:
     summary: str
     files: list[FileResult] = field(default_factory=list)
     drift: str = ""  # set when an expected anchor is missing from the whole tree
+    note: str = ""  # why the tree needs nothing from the transform (Transform.not_needed)
 
     @property
     def outcome(self) -> Outcome:
@@ -109,6 +110,7 @@ class TransformResult:
             "summary": self.summary,
             "outcome": self.outcome.value,
             "drift": self.drift,
+            "note": self.note,
             "files": [f.to_json() for f in self.files if f.outcome is not Outcome.NOT_NEEDED or f.reported],
         }
 

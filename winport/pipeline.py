@@ -153,7 +153,7 @@ class Pipeline:
             waiting: list[FileWork] = []
 
             def grew(work: list[FileWork]) -> None:
-                if all(t.language.startswith("python") and type(t).plan is Transform.plan for t in work[-1].transforms):
+                if all(t.language.startswith("python") and _plans_nothing(t) for t in work[-1].transforms):
                     waiting.append(work[-1])
                 if workers.n and len(work) >= FILES_PER_WORKER:
                     for w in waiting:
@@ -161,9 +161,10 @@ class Pipeline:
                     waiting.clear()
 
             work, scanned = self.candidates(root, grew, paths)
-            outcomes = self._plan_and_process(root, work, scanned, workers)
+            notes: dict[str, str] = {}
+            outcomes = self._plan_and_process(root, work, scanned, workers, notes)
 
-        results = {t.id: TransformResult(t.id, t.seed, t.summary) for t in self.transforms}
+        results = {t.id: TransformResult(t.id, t.seed, t.summary, note=notes.get(t.id, "")) for t in self.transforms}
         changed: dict[str, tuple[bytes, bytes]] = {}
         for out in outcomes:
             for r in out.results:
@@ -173,7 +174,7 @@ class Pipeline:
 
         for t in self.transforms:
             res = results[t.id]
-            if t.expects and not any(f.outcome is not Outcome.NOT_NEEDED for f in res.files):
+            if t.expects and not res.note and not any(f.outcome is not Outcome.NOT_NEEDED for f in res.files):
                 res.drift = f"{t.expects} (looked in {', '.join(t.globs)} for {' / '.join(t.triggers)})"
             drifts = [f.reason for f in res.files if f.outcome is Outcome.DRIFTED]
             if drifts and not res.drift:
@@ -219,19 +220,28 @@ class Pipeline:
         work.sort(key=lambda w: w.source.path)
 
     def _plan_and_process(self, root: str, work: list[FileWork], scanned: dict[str, SourceFile],
-                          workers: "_Workers | None" = None) -> list[FileOutcome]:
+                          workers: "_Workers | None" = None, notes: dict | None = None) -> list[FileOutcome]:
         """Plan, then process every file. With more than one job, ``jobs - 1`` worker
         processes and the parent share the files: the Python files (whose transforms
         plan little) start in the workers, some during the scan, while the parent
         plans the rest; the parent, which holds the plans' parse trees and compiled
         queries, then takes the tasks no worker has started yet, smallest first, while
-        the workers go from the biggest."""
+        the workers go from the biggest. A transform whose ``not_needed`` answers
+        leaves every file's list, its reason in ``notes``."""
         plans: dict = {}
         memo: dict = {}
+        notes = {} if notes is None else notes
 
         def plan(transforms: list[Transform]) -> None:
             for t in transforms:
-                if type(t).plan is not Transform.plan:
+                why = t.not_needed(TreeView(root, scanned, t, memo)) if type(t).not_needed is not Transform.not_needed else ""
+                if why:
+                    notes[t.id] = why
+                    for w in work:
+                        if t in w.transforms:
+                            w.transforms = [x for x in w.transforms if x is not t]
+                    work[:] = [w for w in work if w.transforms]
+                elif type(t).plan is not Transform.plan:
                     plans[t.id] = t.plan(TreeView(root, scanned, t, memo))
                     self._add_planned(work, scanned, t, t.plan_files(plans[t.id]))
 
@@ -287,6 +297,12 @@ class _Workers:
             self.pool.shutdown(wait=True, cancel_futures=True)
             if self.frozen:
                 gc.unfreeze()
+
+
+def _plans_nothing(t: Transform) -> bool:
+    """Whether ``t`` may run on a file before the tree is looked at (no plan, no
+    ``not_needed``)."""
+    return type(t).plan is Transform.plan and type(t).not_needed is Transform.not_needed
 
 
 def _plans_for(w: FileWork, plans: dict) -> dict:

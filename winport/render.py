@@ -29,6 +29,8 @@ def table(report: Report, verb: str = "changed") -> str:
     for t in report.transforms:
         if t.drift:
             details.append(f"drifted  {t.id}: {t.drift}")
+        if t.note:
+            details.append(f"not needed {t.id}: {t.note}")
         for f in t.files:
             if f.outcome is Outcome.FAILED:
                 details.append(f"failed   {t.id}: {f.reason.splitlines()[0]}")

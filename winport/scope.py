@@ -155,6 +155,46 @@ def include_closure(units: Iterable[str], read: Callable[[str], bytes | None],
     return out
 
 
+@dataclass(frozen=True)
+class Standards:
+    """The C++ dialects the build asks for: ``CMAKE_CXX_STANDARD`` and
+    ``CMAKE_CUDA_STANDARD`` of the top-level ``CMakeLists.txt`` (None when not set:
+    the compilers' defaults, C++17 for MSVC 2022 and for nvcc 11 and later)."""
+
+    cxx: int | None = None
+    cuda: int | None = None
+
+    def at_least(self, year: int) -> bool:
+        """Whether host and CUDA sources alike are compiled as C++``year`` or later."""
+        return (self.cxx or 17) >= year and (self.cuda or 17) >= year
+
+    def __str__(self) -> str:
+        return (f"CMAKE_CXX_STANDARD {self.cxx or 'unset'}, CMAKE_CUDA_STANDARD {self.cuda or 'unset'}")
+
+
+def standards(cmakelists: bytes | None) -> Standards:
+    """The :class:`Standards` that a top-level ``CMakeLists.txt`` sets (``set(...)``
+    outside the branches of a HIP build; the last one wins, as in CMake)."""
+    found: dict[str, int] = {}
+    if cmakelists:
+        root = treesitter.parse("cmake", cmakelists).root_node
+        for cmd in cmake.commands(root, "set"):
+            args = cmake.values(cmd)
+            if len(args) >= 2 and args[0] in ("CMAKE_CXX_STANDARD", "CMAKE_CUDA_STANDARD") \
+                    and args[1].isdigit() and not outside_cuda(cmd):
+                found[args[0]] = int(args[1])
+    return Standards(found.get("CMAKE_CXX_STANDARD"), found.get("CMAKE_CUDA_STANDARD"))
+
+
+def tree_standards(view) -> Standards:
+    """:func:`standards` of the tree a plan looks at (a ``TreeView``), read once per run."""
+    def compute(v) -> Standards:
+        top = v.read("CMakeLists.txt")
+        return standards(top.body if top is not None else None)
+
+    return view.memo("scope.standards", compute)
+
+
 C_FAMILY = (".cu", ".cuh", ".cpp", ".cc", ".c", ".h", ".hpp", ".inl")
 
 

@@ -242,6 +242,14 @@ class Transform:
         return {k: "\n".join(v).strip() for k, v in sections.items()}
 
     # -- hooks -------------------------------------------------------------------
+    def not_needed(self, tree: Any) -> str:
+        """Why this tree needs nothing from the transform, whatever its files hold
+        (a build fact such as the C++ standard, read through :mod:`winport.scope`
+        from the :class:`~winport.pipeline.TreeView` ``tree``), or "" when it may.
+        Asked once per run, before :meth:`plan`: a transform that answers reads no
+        file, and its outcome is *not needed* with that reason. Default: ""."""
+        return ""
+
     def plan(self, tree: Any) -> Any:
         """Cross-file transforms look at the tree first (a :class:`~winport.pipeline.TreeView`
         of every file their globs match); the value reaches :meth:`rewrite` as

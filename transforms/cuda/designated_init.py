@@ -5,6 +5,7 @@ import re
 
 from winport.lang import treesitter
 from winport.lang.cpp import enclosing, msvc_sees
+from winport.scope import tree_standards
 from winport.transform import Context, CppTransform
 
 # CUDA runtime aggregates, in declaration order (from cuda_bf16.h, cuda_fp16.h,
@@ -45,6 +46,12 @@ class DesignatedInit(CppTransform):
     list initialises exactly the same members with the same values, on every
     compiler.
 
+    Not needed:
+    When the build compiles host and CUDA sources as C++20 or later
+    (`CMAKE_CXX_STANDARD` and `CMAKE_CUDA_STANDARD` 20, vLLM 0.21.0 on):
+    MSVC and nvcc accept designators in declaration order there, and those
+    out of order are an error on every compiler.
+
     Reported:
     A designated list whose type cannot be resolved, whose type is not an
     aggregate in the tree, whose designators are out of order or nested, or
@@ -54,7 +61,16 @@ class DesignatedInit(CppTransform):
     id = "cuda/designated-init"
     seed = "K3"
     summary = "C99 designated initializers -> positional ones when the aggregate type and order are proven"
-    triggers = ("{.", "{ .", ", .")
+    # a brace or comma, any white space (new lines too), then `.name =`
+    triggers = ("{",)
+
+    @classmethod
+    def triggered(cls, data: bytes) -> bool:
+        return _DESIGNATED.search(data) is not None
+
+    def not_needed(self, tree) -> str:
+        found = tree_standards(tree)
+        return f"the build is C++20 ({found}): designated initializers are standard" if found.at_least(20) else ""
 
     def plan(self, tree) -> dict:
         """Aggregates and functions declared in the files with designated lists and their includes."""
