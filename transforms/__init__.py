@@ -20,6 +20,7 @@ from .cuda.builtin_clz import BuiltinClz
 from .cuda.designated_init import DesignatedInit
 from .cuda.device_std_math import DeviceStdMath
 from .cuda.flat_kernel_selector import FlatKernelSelector
+from .cuda.gnu_attributes import GnuAttributes
 from .cuda.int64_t import Int64T
 from .cuda.int128_vectors import Int128Vectors
 from .cuda.ssize_t_typedef import SsizeTTypedef
@@ -67,6 +68,7 @@ ALL = (
     UintTypedef,
     SsizeTTypedef,
     FlatKernelSelector,
+    GnuAttributes,
     FcntlLock,
     ZmqIpcPath,
     SpawnContext,
