@@ -435,7 +435,8 @@ CPP_FIXTURES = sorted(p for p in (Path(__file__).resolve().parents[1] / "fixture
 
 
 def test_identifiers_found_from_the_text_are_the_querys():
-    """``treesitter.identifiers`` gives what ``(identifier) @i`` gives, in the same order."""
+    """``treesitter.identifiers`` gives what ``(identifier) @i`` gives, in the same order
+    (less the zero-width MISSING identifiers error recovery makes up: no text names them)."""
     from winport.lang import treesitter
 
     words = re.compile(rb"\b\w+\b")
@@ -443,7 +444,8 @@ def test_identifiers_found_from_the_text_are_the_querys():
     for path in CPP_FIXTURES:
         root = treesitter.parse("cpp", path.read_bytes()).root_node
         for sub in [root, *root.named_children[:3]]:
-            by_query = [(n.start_byte, n.end_byte) for _, n in treesitter.captures("cpp", "(identifier) @i", sub)]
+            by_query = [(n.start_byte, n.end_byte) for _, n in treesitter.captures("cpp", "(identifier) @i", sub)
+                        if n.end_byte > n.start_byte]
             found = [(n.start_byte, n.end_byte) for n in treesitter.identifiers(sub, words)]
             assert found == by_query, path
             checked += len(found)
