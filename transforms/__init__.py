@@ -23,13 +23,13 @@ from .cuda.flat_kernel_selector import FlatKernelSelector
 from .cuda.gnu_attributes import GnuAttributes
 from .cuda.int64_t import Int64T
 from .cuda.int128_vectors import Int128Vectors
+from .cuda.math_constants import MathConstants
 from .cuda.ssize_t_typedef import SsizeTTypedef
 from .cuda.uint_typedef import UintTypedef
 from .cuda.var_template_function import VarTemplateFunction
 from .detect.float_macros import FloatMacros
 from .detect.generator_shell import GeneratorShell
 from .detect.gnu_extensions import GnuExtensions
-from .detect.math_constants import MathConstants
 from .detect.posix_calls import PosixCalls
 from .detect.posix_headers import PosixHeaders
 from .detect.vla import VariableLengthArrays
@@ -69,6 +69,7 @@ ALL = (
     SsizeTTypedef,
     FlatKernelSelector,
     GnuAttributes,
+    MathConstants,
     FcntlLock,
     ZmqIpcPath,
     SpawnContext,
@@ -85,7 +86,6 @@ ALL = (
     # detectors: reported, not rewritten
     PosixHeaders,
     GnuExtensions,
-    MathConstants,
     FloatMacros,
     VariableLengthArrays,
     PosixCalls,
