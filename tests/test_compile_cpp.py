@@ -151,21 +151,63 @@ int main(int argc, char** argv) {
 }
 
 
-def test_flattened_bool_dispatch_runs_the_same_leaves(tmp_path):
+# the MLA decode nest's shape: the macro returns a value, each lambda ends with `return true;`
+MLA_DISPATCH_PROGRAM = {
+    "csrc/mla.cpp": """#include <cstdio>
+
+static int evaluations = 0;
+static bool cond(bool value, int order) { std::printf("cond%d ", order); ++evaluations; return value; }
+
+template <bool A, bool B>
+void record(int n) { std::printf("leaf<%d,%d> n=%d\\n", A, B, n); }
+
+#define DISPATCH_BOOL(expr, const_expr, ...) \\
+  [&]() -> bool {                            \\
+    if (expr) {                              \\
+      constexpr bool const_expr = true;      \\
+      return __VA_ARGS__();                  \\
+    } else {                                 \\
+      constexpr bool const_expr = false;     \\
+      return __VA_ARGS__();                  \\
+    }                                        \\
+  }()
+
+void decode(bool a, bool b, int n) {
+  DISPATCH_BOOL(cond(a, 0), IsPaged128, [&] {
+    DISPATCH_BOOL(cond(b, 1), NotManualSplitKV, [&] {
+      record<IsPaged128, NotManualSplitKV>(n);
+      return true;
+    });
+    return true;
+  });
+}
+
+int main() {
+  for (int i = 0; i < 4; ++i) decode(i & 2, i & 1, i);
+  std::printf("evaluations=%d\\n", evaluations);
+}
+""",
+}
+
+
+@pytest.mark.parametrize("program, main, evaluations", [
+    (DISPATCH_PROGRAM, "csrc/dispatch.cpp", 24), (MLA_DISPATCH_PROGRAM, "csrc/mla.cpp", 8)], ids=["switch", "mla"])
+def test_flattened_bool_dispatch_runs_the_same_leaves(tmp_path, program, main, evaluations):
     """K2 on a host-only nest: the same leaf per input, conditions evaluated in the same order."""
     from winport import Pipeline, registry
 
     outputs = {}
     for which in ("before", "after"):
         root = tmp_path / which
-        for rel, text in DISPATCH_PROGRAM.items():
+        for rel, text in program.items():
             (root / rel).parent.mkdir(parents=True, exist_ok=True)
             (root / rel).write_text(text)
         if which == "after":
             report = Pipeline(registry.select(["K2"]), jobs=1).run(str(root))
             assert report.by_id("cuda/bool-dispatch").sites, "the nest was not rewritten"
-            assert "BOOL_SWITCH(cond" not in (root / "csrc/dispatch.cpp").read_text()
-        out = gxx("-O0", "csrc/dispatch.cpp", "-o", "dispatch", cwd=root)
+            text = (root / main).read_text()
+            assert "SWITCH(cond" not in text and "BOOL(cond" not in text
+        out = gxx("-O0", main, "-o", "dispatch", cwd=root)
         assert out.returncode == 0, out.stderr[-2000:]
         outputs[which] = subprocess.run([str(root / "dispatch")], capture_output=True, text=True).stdout
-    assert outputs["after"] == outputs["before"] and "evaluations=24" in outputs["after"]
+    assert outputs["after"] == outputs["before"] and f"evaluations={evaluations}" in outputs["after"]

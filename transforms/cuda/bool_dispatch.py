@@ -27,10 +27,13 @@ class BoolDispatch(CppTransform):
     Pattern:
     The macros are recognised by their definition, not their name: a
     `#define NAME(cond, CONST, ...)` whose body declares
-    `constexpr bool CONST = true` and `= false` and runs `__VA_ARGS__`
-    (`BOOL_SWITCH`, `VLLM_DISPATCH_BOOL`, `VLLM_STABLE_DISPATCH_BOOL`, ...).
-    A nest is such a call, used as a statement, whose `[&]` lambda holds
-    nothing but another such call, two or more deep.
+    `constexpr bool CONST = true` and `= false` (or `const bool` proven
+    constant by a `static_assert`) and runs `__VA_ARGS__` (`BOOL_SWITCH`,
+    `VLLM_DISPATCH_BOOL`, `VLLM_STABLE_DISPATCH_BOOL`, the MLA kernel's
+    `DISPATCH_BOOL`, `DISPATCH_HASH`, ...). A nest is such a call, used as a
+    statement, whose `[&]` lambda holds nothing but another such call, two
+    or more deep; a lambda may end with `return <literal>;` (the MLA decode
+    nest's `return true;`), a value the statement discards.
 
     Rewrite:
     One generic lambda takes a `std::integral_constant` per boolean and
@@ -49,13 +52,14 @@ class BoolDispatch(CppTransform):
     Reported:
     A nest whose inner condition uses an outer constant (it cannot be
     evaluated before the tree), whose lambdas take parameters or capture
-    other than `[&]`, or whose value is used.
+    other than `[&]`, whose value is used, or whose lambda holds a further
+    dispatch call beside other statements: no nest is left silently.
     """
 
     id = "cuda/bool-dispatch"
     seed = "K2"
     summary = "nested BOOL_SWITCH-style dispatch -> one generic lambda + explicit if/else tree"
-    triggers = ("constexpr bool",)  # the macro definitions; the plan names the files using them
+    triggers = ("const bool", "constexpr bool")  # the macro definitions; the plan names the files using them
 
     def plan(self, tree) -> dict:
         macros: set[str] = set()
@@ -66,9 +70,7 @@ class BoolDispatch(CppTransform):
                 while end > 0 and source.body[end - 1:end] == b"\\":  # the macro's continued lines
                     end = source.body.find(b"\n", end + 1)
                 body = source.body[m.end():end if end > 0 else len(source.body)]
-                if (re.search(rb"constexpr\s+bool\s+" + const + rb"\s*=\s*true", body)
-                        and re.search(rb"constexpr\s+bool\s+" + const + rb"\s*=\s*false", body)
-                        and b"__VA_ARGS__" in body):
+                if _dispatches(body, const):
                     macros.add(m.group(1).decode())
         files = {s.path for s in tree.sources() if any(name.encode() + b"(" in s.body for name in macros)}
         return {"macros": sorted(macros), "files": files}
@@ -88,9 +90,15 @@ class BoolDispatch(CppTransform):
             if not msvc_sees(outer, device=True):
                 continue
             levels = _nest(outer, macros)
-            if len(levels) < 2:
-                continue
             done_inner.update(level.start_byte for level, _, _ in levels)
+            deeper = _holds_dispatch(levels[-1][2][1], macros) if levels else False
+            if len(levels) < 2 or deeper:
+                if deeper:  # a nest this rewrite does not take: MSVC may reject it; say so
+                    done_inner.update(c.parent.start_byte for c in treesitter.called(
+                        levels[-1][2][1], treesitter.words(macros)))
+                    ctx.report(outer, "nested boolean dispatch not rewritten: a lambda holds more than "
+                                      "the inner dispatch call (and a trailing return of a literal)")
+                continue
             statement = outer.parent
             if statement is None or statement.type != "expression_statement":
                 ctx.report(outer, "nested boolean dispatch used as a value: not rewritten")
@@ -109,6 +117,21 @@ class BoolDispatch(CppTransform):
             ctx.already(tree.root_node, "boolean dispatch already flattened")
 
 
+def _dispatches(body: bytes, const: bytes) -> bool:
+    """Whether a macro body declares ``const`` true in one branch and false in the
+    other and runs its ``__VA_ARGS__``: as ``constexpr bool``, or as ``const bool``
+    that a ``static_assert`` proves constant."""
+    if b"__VA_ARGS__" not in body:
+        return False
+    for value in (b"true", b"false"):
+        m = re.search(rb"\b(constexpr|const)\s+bool\s+" + const + rb"\s*=\s*" + value + rb"\b", body)
+        if m is None:
+            return False
+        if m.group(1) == b"const" and not re.search(rb"static_assert\s*\(\s*" + const + rb"\b", body):
+            return False
+    return True
+
+
 def _args(call):
     arglist = call.child_by_field_name("arguments")
     return [c for c in arglist.named_children if c.type != "comment"] if arglist is not None else []
@@ -116,23 +139,44 @@ def _args(call):
 
 def _nest(call, macros):
     """[(call, condition node, const name, lambda)] from the outside in, while each
-    lambda holds exactly one further dispatch call."""
+    lambda holds one further dispatch call (and at most a trailing ``return <literal>;``,
+    whose value a statement discards)."""
     levels = []
     while True:
         args = _args(call)
         if len(args) != 3 or args[2].type != "lambda_expression":
             break
         levels.append((call, args[0], args[1].text.decode(), args[2]))
-        body = args[2].child_by_field_name("body")
-        stmts = [c for c in body.named_children if c.type != "comment"] if body is not None else []
-        if len(stmts) != 1 or stmts[0].type != "expression_statement" or not stmts[0].named_children:
-            break
-        inner = stmts[0].named_children[0]
-        fn = inner.child_by_field_name("function") if inner.type == "call_expression" else None
+        inner = _sole_call(args[2])
+        fn = inner.child_by_field_name("function") if inner is not None else None
         if fn is None or fn.text.decode() not in macros:
             break
         call = inner
     return [(c, cond, (name, lam)) for c, cond, name, lam in levels]
+
+
+def _sole_call(lam):
+    """The call a lambda's body consists of: one expression statement, optionally
+    followed by ``return <literal>;``. None for any other body."""
+    body = lam.child_by_field_name("body")
+    stmts = [c for c in body.named_children if c.type != "comment"] if body is not None else []
+    if len(stmts) == 2 and stmts[1].type == "return_statement" and _returns_literal(stmts[1]):
+        stmts = stmts[:1]
+    if len(stmts) != 1 or stmts[0].type != "expression_statement" or not stmts[0].named_children:
+        return None
+    inner = stmts[0].named_children[0]
+    return inner if inner.type == "call_expression" else None
+
+
+def _returns_literal(ret) -> bool:
+    values = [c for c in ret.named_children if c.type != "comment"]
+    return len(values) == 1 and values[0].type in ("true", "false", "number_literal")
+
+
+def _holds_dispatch(lam, macros) -> bool:
+    """Whether a dispatch call sits anywhere in ``lam``'s body."""
+    body = lam.child_by_field_name("body")
+    return body is not None and any(treesitter.called(body, treesitter.words(macros)))
 
 
 def _problem(levels) -> str | None:
