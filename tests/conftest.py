@@ -46,15 +46,16 @@ def read_tree(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-def parse_problems(path: str, before: bytes, after: bytes) -> str | None:
-    """Why ``after`` re-parses worse than ``before`` (None if it does not)."""
+def parse_problems(path: str, before: bytes, after: bytes, repeated: int = 0) -> str | None:
+    """Why ``after`` re-parses worse than ``before`` (None if it does not); ``repeated``:
+    errors the rewrite repeats by copying code (``FileResult.repeated_errors``)."""
     lang = language_of(path)
     if lang == "python":
         return None if python_error(before, path) else python_error(after, path)
     if lang in ("cpp", "cmake"):
         b = treesitter.error_count(treesitter.parse(lang, before))
         a = treesitter.error_count(treesitter.parse(lang, after))
-        return f"{path}: {a - b} new parse errors" if a > b else None
+        return f"{path}: {a - b - repeated} new parse errors" if a > b + repeated else None
     return None
 
 

@@ -53,4 +53,5 @@ def test_case(case, tmp_path):
 
     before = case.files("before")
     for path, data in read_tree(root).items():
-        assert parse_problems(path, before[path], data) is None
+        repeated = sum(f.repeated_errors for f in result.files if f.path == path)
+        assert parse_problems(path, before[path], data, repeated) is None

@@ -74,7 +74,7 @@ def test_idempotent_and_parse_preserving(t, data):
     if again is not None:
         assert again.outcome is not Outcome.APPLIED
     if once != source:
-        assert parse_problems(path, source, once) is None
+        assert parse_problems(path, source, once, result.repeated_errors) is None
         assert (b"\r\n" in once) == (b"\r\n" in source)
 
 

@@ -19,6 +19,7 @@ from .cuda.bool_dispatch import BoolDispatch
 from .cuda.builtin_clz import BuiltinClz
 from .cuda.designated_init import DesignatedInit
 from .cuda.device_std_math import DeviceStdMath
+from .cuda.directives_in_macro_args import DirectivesInMacroArgs
 from .cuda.flat_kernel_selector import FlatKernelSelector
 from .cuda.gnu_attributes import GnuAttributes
 from .cuda.int64_t import Int64T
@@ -58,6 +59,7 @@ ALL = (
     FlashAttnFiles,
     VarTemplateFunction,
     BoolDispatch,
+    DirectivesInMacroArgs,
     AsmVolatile,
     AltTokens,
     DesignatedInit,

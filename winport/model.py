@@ -60,6 +60,8 @@ class FileResult:
     sites: list[Site] = field(default_factory=list)
     reported: list[Site] = field(default_factory=list)
     reason: str = ""
+    #: parse errors the rewrite repeats (copies of code the parser already failed on)
+    repeated_errors: int = 0
 
     def to_json(self) -> dict:
         return {

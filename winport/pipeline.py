@@ -358,7 +358,7 @@ def _result(ctx: Context) -> FileResult:
     if ctx.drift:
         return FileResult(t.id, path, Outcome.DRIFTED, reported=ctx.reported, reason=ctx.drift)
     if ctx.sites:
-        return FileResult(t.id, path, Outcome.APPLIED, ctx.sites, ctx.reported)
+        return FileResult(t.id, path, Outcome.APPLIED, ctx.sites, ctx.reported, repeated_errors=ctx.repeated_errors)
     if ctx.already_sites:
         return FileResult(t.id, path, Outcome.ALREADY, ctx.already_sites, ctx.reported)
     return FileResult(t.id, path, Outcome.NOT_NEEDED, reported=ctx.reported)
@@ -401,6 +401,7 @@ def _run_edits(language, source, group, plans, results) -> bytes:
         changes = [(e.start, e.end, edit_bytes(e, source.newline)) for e in accepted]
         before = treesitter.error_count(tree)
         after = treesitter.error_count(treesitter.reparse(language, tree, source.body, new, changes))
+        before += sum(ctx.repeated_errors for ctx in changed_by)
         if after > before:
             after = treesitter.error_count(treesitter.parse(language, new))
         if after > before:

@@ -90,6 +90,9 @@ class Context:
         self.drift: str = ""
         self.failure: str = ""
         self.node_position = None  # libcst node -> (line, column), set by the pipeline
+        #: parse errors the edits repeat: copies of code the parser already failed on
+        #: (the re-parse guard does not count them as new)
+        self.repeated_errors = 0
 
     # -- positions -------------------------------------------------------
     def site(self, where: Any, message: str) -> Site:

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from typing import Iterator
 
 from winport.lang import treesitter
 from winport.lang.cpp import insert_after_includes, msvc_sees
@@ -62,16 +64,7 @@ class BoolDispatch(CppTransform):
     triggers = ("const bool", "constexpr bool")  # the macro definitions; the plan names the files using them
 
     def plan(self, tree) -> dict:
-        macros: set[str] = set()
-        for source in tree.sources(contains=b"__VA_ARGS__"):
-            for m in _DEFINE.finditer(source.body):
-                const = m.group(2)
-                end = source.body.find(b"\n", m.end())
-                while end > 0 and source.body[end - 1:end] == b"\\":  # the macro's continued lines
-                    end = source.body.find(b"\n", end + 1)
-                body = source.body[m.end():end if end > 0 else len(source.body)]
-                if _dispatches(body, const):
-                    macros.add(m.group(1).decode())
+        macros = dispatch_macros(tree)
         files = {s.path for s in tree.sources() if any(name.encode() + b"(" in s.body for name in macros)}
         return {"macros": sorted(macros), "files": files}
 
@@ -82,39 +75,74 @@ class BoolDispatch(CppTransform):
         macros = set((ctx.plan or {}).get("macros", ()))
         if not macros:
             return
-        done_inner: set[int] = set()
-        for call in treesitter.called(tree.root_node, treesitter.words(macros)):
-            outer = call.parent
-            if outer.start_byte in done_inner:
+        for nest in nests(tree.root_node, macros):
+            if nest.problem:
+                ctx.report(nest.outer, f"nested boolean dispatch not rewritten: {nest.problem}")
                 continue
-            if not msvc_sees(outer, device=True):
-                continue
-            levels = _nest(outer, macros)
-            done_inner.update(level.start_byte for level, _, _ in levels)
-            deeper = _holds_dispatch(levels[-1][2][1], macros) if levels else False
-            if len(levels) < 2 or deeper:
-                if deeper:  # a nest this rewrite does not take: MSVC may reject it; say so
-                    done_inner.update(c.parent.start_byte for c in treesitter.called(
-                        levels[-1][2][1], treesitter.words(macros)))
-                    ctx.report(outer, "nested boolean dispatch not rewritten: a lambda holds more than "
-                                      "the inner dispatch call (and a trailing return of a literal)")
-                continue
-            statement = outer.parent
-            if statement is None or statement.type != "expression_statement":
-                ctx.report(outer, "nested boolean dispatch used as a value: not rewritten")
-                continue
-            problem = _problem(levels)
-            if problem:
-                ctx.report(outer, f"nested boolean dispatch not rewritten: {problem}")
-                continue
+            statement, levels = nest.outer.parent, nest.levels
             ctx.replace_node(statement, _flatten(ctx, statement, levels),
-                             f"{len(levels)}-deep {call.text.decode()} nest -> generic lambda + "
+                             f"{len(levels)}-deep {nest.name} nest -> generic lambda + "
                              f"{2 ** len(levels)}-leaf if/else tree")
         if ctx.sites and b"<type_traits>" not in ctx.source.body:
             insert_after_includes(ctx, tree.root_node, "#include <type_traits>  // winport: std::true_type\n",
                                   "<type_traits> included for std::true_type")
         if not ctx.sites and f"auto {MARK} = [&](".encode() in ctx.source.body:
             ctx.already(tree.root_node, "boolean dispatch already flattened")
+
+
+@dataclass
+class Nest:
+    """A dispatch call that holds another: its levels and, when it cannot be
+    flattened, why."""
+
+    outer: object  # the outermost call_expression
+    name: str
+    levels: list
+    problem: str | None
+
+
+def nests(root, macros) -> Iterator[Nest]:
+    """Every nest of dispatch calls (``macros``) under ``root`` that Windows compiles,
+    outermost calls only: a :class:`Nest` with ``problem`` None is what
+    ``cuda/bool-dispatch`` flattens (its statement is replaced)."""
+    done_inner: set[int] = set()
+    for call in treesitter.called(root, treesitter.words(macros)):
+        outer = call.parent
+        if outer.start_byte in done_inner or not msvc_sees(outer, device=True):
+            continue
+        levels = _nest(outer, macros)
+        done_inner.update(level.start_byte for level, _, _ in levels)
+        deeper = _holds_dispatch(levels[-1][2][1], macros) if levels else False
+        if deeper:
+            done_inner.update(c.parent.start_byte for c in treesitter.called(
+                levels[-1][2][1], treesitter.words(macros)))
+            yield Nest(outer, call.text.decode(), levels, "a lambda holds more than the inner dispatch call "
+                                                         "(and a trailing return of a literal)")
+        elif len(levels) >= 2:
+            statement = outer.parent
+            problem = "it is used as a value" if statement is None or statement.type != "expression_statement" \
+                else _problem(levels)
+            yield Nest(outer, call.text.decode(), levels, problem)
+
+
+def dispatch_macros(tree) -> set[str]:
+    """The boolean-dispatch macros a tree (a ``TreeView``) defines, read once per run
+    (for a ``plan``; see the Pattern)."""
+    return tree.memo("bool_dispatch.macros", _dispatch_macros)
+
+
+def _dispatch_macros(tree) -> set[str]:
+    macros: set[str] = set()
+    for source in tree.sources(contains=b"__VA_ARGS__"):
+        for m in _DEFINE.finditer(source.body):
+            const = m.group(2)
+            end = source.body.find(b"\n", m.end())
+            while end > 0 and source.body[end - 1:end] == b"\\":  # the macro's continued lines
+                end = source.body.find(b"\n", end + 1)
+            body = source.body[m.end():end if end > 0 else len(source.body)]
+            if _dispatches(body, const):
+                macros.add(m.group(1).decode())
+    return macros
 
 
 def _dispatches(body: bytes, const: bytes) -> bool:

@@ -38,6 +38,35 @@ def without_comments(data: bytes) -> bytes:
     return _LITERAL_OR_COMMENT.sub(lambda m: m.group(0) if m.group(0)[:1] in b"\"'" else b" ", data)
 
 
+def blank_literals(data: bytes) -> bytes:
+    """``data`` with the same length and lines, comments and the insides of string
+    and character literals blanked to spaces: what is left is code a scanner can
+    match brackets in. A raw string literal (``R"``) is not understood: callers
+    leave such files alone."""
+
+    def blank(m: re.Match) -> bytes:
+        text = m.group(0)
+        if text[:1] in b"\"'":
+            return text[:1] + b" " * (len(text) - 2) + text[-1:]
+        return bytes(b if b == 10 else 32 for b in text)
+
+    return _LITERAL_OR_COMMENT.sub(blank, data)
+
+
+def closing_paren(code: bytes, open_at: int) -> int | None:
+    """The offset of the ``)`` matching the ``(`` at ``open_at`` in ``code`` (text from
+    :func:`blank_literals`), or None when it is not closed."""
+    depth = 0
+    for m in _PAREN.finditer(code, open_at):
+        depth += 1 if m.group() == b"(" else -1
+        if depth == 0:
+            return m.start()
+    return None
+
+
+_PAREN = re.compile(rb"[()]")
+
+
 class Space(enum.Enum):
     HOST = "host"
     DEVICE = "device"
