@@ -208,6 +208,44 @@ def test_two_transforms_inserting_after_the_includes_compose(tree):
     assert text.index("winport_clz64") < text.index("typedef SSIZE_T") < text.index("int f(")
 
 
+class AddsHeader(CppTransform):
+    """Writes csrc/compat.h when it rewrites a file (what cuda/posix-compat does)."""
+    id = "test/adds-header"
+    summary = "test"
+    triggers = ("needs_compat",)
+
+    def new_files(self, plan):
+        return {"csrc/compat.h": "#pragma once\n"}
+
+    def rewrite(self, tree, ctx: Context) -> None:
+        at = ctx.source.body.find(b"needs_compat")
+        if b"compat.h" not in ctx.source.body:
+            ctx.insert(0, '#include "compat.h"\n', "include compat.h")
+        elif at >= 0:
+            ctx.already(at, "compat.h included")
+
+
+def test_a_transform_adds_a_file_once_and_never_overwrites_one(tree):
+    from winport.render import diff
+
+    root = tree({"csrc/a.cu": "int needs_compat;\n"})
+    dry = Pipeline([AddsHeader()], jobs=1).run(str(root), write=False)
+    assert dry.created == {"csrc/compat.h"} and not (root / "csrc/compat.h").exists()
+    assert "new file mode 100644\n--- /dev/null\n+++ b/csrc/compat.h\n" in diff(dry)
+    report = Pipeline([AddsHeader()], jobs=1).run(str(root))
+    assert (root / "csrc/compat.h").read_text() == "#pragma once\n"
+    assert report.by_id("test/adds-header").outcome is Outcome.APPLIED
+    again = Pipeline([AddsHeader()], jobs=1).run(str(root))
+    assert again.changed == {} and again.by_id("test/adds-header").outcome is Outcome.ALREADY
+    # someone else's file of that name is left alone, and the transform fails
+    other = tree({"csrc/b.cu": "int needs_compat;\n"})
+    (other / "csrc/compat.h").write_text("mine\n")
+    (other / "csrc/a.cu").write_text("int x;\n")
+    clash = Pipeline([AddsHeader()], jobs=1).run(str(other))
+    assert clash.by_id("test/adds-header").outcome is Outcome.FAILED
+    assert (other / "csrc/compat.h").read_text() == "mine\n"
+
+
 def test_non_utf8_and_unparseable_files_are_reported_and_untouched(tree):
     latin1 = "int caf\xe9 = a or b; // caf\xe9\n".encode("latin-1")
     root = tree({

@@ -25,6 +25,7 @@ from .cuda.gnu_attributes import GnuAttributes
 from .cuda.int64_t import Int64T
 from .cuda.int128_vectors import Int128Vectors
 from .cuda.math_constants import MathConstants
+from .cuda.posix_compat import PosixCompat
 from .cuda.ssize_t_typedef import SsizeTTypedef
 from .cuda.uint_typedef import UintTypedef
 from .cuda.var_template_function import VarTemplateFunction
@@ -72,6 +73,7 @@ ALL = (
     FlatKernelSelector,
     GnuAttributes,
     MathConstants,
+    PosixCompat,
     FcntlLock,
     ZmqIpcPath,
     SpawnContext,

@@ -124,6 +124,7 @@ class Report:
     root: str
     transforms: list[TransformResult]
     changed: dict[str, tuple[bytes, bytes]] = field(default_factory=dict, repr=False)
+    created: set[str] = field(default_factory=set)  # paths of ``changed`` that are new files
     written: bool = False
     seconds: float = 0.0
     files_scanned: int = 0

@@ -18,8 +18,8 @@ from typing import Callable, Iterable, Iterator, Sequence
 import ahocorasick_rs
 
 from .lang import treesitter
-from .model import FileResult, Outcome, Report, TransformResult
-from .sources import SourceError, SourceFile, TreeLock, discover, read, write_atomic
+from .model import FileResult, Outcome, Report, Site, TransformResult
+from .sources import SourceError, SourceFile, TreeLock, create_atomic, discover, read, write_atomic
 from .transform import Context, Transform, TransformError, apply_edits, edit_bytes
 
 KNOWN_LIMITS = (
@@ -162,7 +162,8 @@ class Pipeline:
 
             work, scanned = self.candidates(root, grew, paths)
             notes: dict[str, str] = {}
-            outcomes = self._plan_and_process(root, work, scanned, workers, notes)
+            plans: dict = {}
+            outcomes = self._plan_and_process(root, work, scanned, workers, notes, plans)
 
         results = {t.id: TransformResult(t.id, t.seed, t.summary, note=notes.get(t.id, "")) for t in self.transforms}
         changed: dict[str, tuple[bytes, bytes]] = {}
@@ -172,6 +173,13 @@ class Pipeline:
             if out.new_raw is not None:
                 changed[out.path] = (scanned[out.path].raw, out.new_raw)
 
+        created: set[str] = set()
+        for t in self.transforms:
+            res = results[t.id]
+            if type(t).new_files is not Transform.new_files and any(
+                    f.outcome in (Outcome.APPLIED, Outcome.ALREADY) for f in res.files):
+                for path, text in t.new_files(plans.get(t.id)).items():
+                    res.files.append(_new_file(root, path, text, t, changed, created))
         for t in self.transforms:
             res = results[t.id]
             if t.expects and not res.note and not any(f.outcome is not Outcome.NOT_NEEDED for f in res.files):
@@ -184,7 +192,10 @@ class Pipeline:
             for path in sorted(changed):
                 old, new = changed[path]
                 try:
-                    write_atomic(root, path, old, new)
+                    if path in created:
+                        create_atomic(root, path, new)
+                    else:
+                        write_atomic(root, path, old, new)
                 except (SourceError, OSError) as exc:
                     reason = str(exc) if isinstance(exc, SourceError) else f"{path}: cannot write ({exc})"
                     for res in results.values():
@@ -197,6 +208,7 @@ class Pipeline:
             root=root,
             transforms=[results[t.id] for t in self.transforms],
             changed=changed,
+            created=created & set(changed),
             written=write,
             seconds=time.perf_counter() - started,
             files_scanned=len(scanned),
@@ -220,15 +232,16 @@ class Pipeline:
         work.sort(key=lambda w: w.source.path)
 
     def _plan_and_process(self, root: str, work: list[FileWork], scanned: dict[str, SourceFile],
-                          workers: "_Workers | None" = None, notes: dict | None = None) -> list[FileOutcome]:
+                          workers: "_Workers | None" = None, notes: dict | None = None,
+                          plans: dict | None = None) -> list[FileOutcome]:
         """Plan, then process every file. With more than one job, ``jobs - 1`` worker
         processes and the parent share the files: the Python files (whose transforms
         plan little) start in the workers, some during the scan, while the parent
         plans the rest; the parent, which holds the plans' parse trees and compiled
         queries, then takes the tasks no worker has started yet, smallest first, while
         the workers go from the biggest. A transform whose ``not_needed`` answers
-        leaves every file's list, its reason in ``notes``."""
-        plans: dict = {}
+        leaves every file's list, its reason in ``notes``. ``plans`` receives the plans."""
+        plans = {} if plans is None else plans
         memo: dict = {}
         notes = {} if notes is None else notes
 
@@ -297,6 +310,26 @@ class _Workers:
             self.pool.shutdown(wait=True, cancel_futures=True)
             if self.frozen:
                 gc.unfreeze()
+
+
+def _new_file(root: str, path: str, text: str, t: Transform, changed: dict, created: set) -> FileResult:
+    """The result of adding ``path`` (a file of ``t``'s) to the tree; a new file goes
+    into ``changed`` (from nothing) and ``created``."""
+    data = text.encode("utf-8")
+    full = os.path.join(root, path)
+    if os.path.lexists(full):
+        try:
+            with open(full, "rb") as fh:
+                same = fh.read() == data
+        except OSError:
+            same = False
+        if same:
+            return FileResult(t.id, path, Outcome.ALREADY, [Site(path, 1, 1, "written by winport already")])
+        return FileResult(t.id, path, Outcome.FAILED,
+                          reason=f"{path}: exists with other content; winport's version was not written")
+    changed[path] = (b"", data)
+    created.add(path)
+    return FileResult(t.id, path, Outcome.APPLIED, [Site(path, 1, 1, "new file written by winport")])
 
 
 def _plans_nothing(t: Transform) -> bool:

@@ -84,7 +84,11 @@ def diff(report: Report) -> str:
     for path in report.changed_paths:
         old, new = report.changed[path]
         out.append(f"diff --git a/{path} b/{path}\n")
-        for line in difflib.unified_diff(_lines(old), _lines(new), f"a/{path}", f"b/{path}"):
+        new_file = path in report.created
+        if new_file:
+            out.append("new file mode 100644\n")
+        for line in difflib.unified_diff(_lines(old), _lines(new), "/dev/null" if new_file else f"a/{path}",
+                                         f"b/{path}"):
             if line.startswith(("---", "+++")):
                 out.append(line.rstrip("\r\n") + "\n")  # difflib's header lines end with "\n" only
             elif not line.endswith("\n"):

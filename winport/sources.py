@@ -190,6 +190,35 @@ def write_atomic(root: str, path: str, expected: bytes, data: bytes) -> None:
             raise
 
 
+def create_atomic(root: str, path: str, data: bytes) -> None:
+    """Create ``path`` (inside ``root``) holding ``data``, never replacing a file: the
+    bytes go to a temporary file that is then linked into place (or renamed where
+    links are not supported, after checking the name is free)."""
+    full = os.path.join(root, path)
+    if not os.path.realpath(full).startswith(os.path.realpath(root) + os.sep):
+        raise SourceError(f"{path}: outside the tree, not written")
+    if os.path.lexists(full):
+        raise SourceError(f"{path}: appeared on disk since the run began, not overwritten")
+    os.makedirs(os.path.dirname(full), exist_ok=True)
+    with _signals_deferred():
+        fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".tmp", dir=os.path.dirname(full))
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.chmod(tmp, 0o644)
+            try:
+                os.link(tmp, full)
+            except FileExistsError:
+                raise SourceError(f"{path}: appeared on disk since the run began, not overwritten") from None
+            except OSError:  # no hard links on this file system
+                os.replace(tmp, full)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+
 @contextlib.contextmanager
 def _signals_deferred():
     """Hold SIGINT and SIGTERM back for the length of the block (POSIX, main thread);

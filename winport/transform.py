@@ -259,6 +259,14 @@ class Transform:
         ``ctx.plan`` and must be picklable. Default: nothing to plan."""
         return None
 
+    def new_files(self, plan: Any) -> dict[str, str]:
+        """Files the transform adds to the tree (relative path -> text), such as a
+        compatibility header its rewrites include. Asked after the run when the
+        transform applied to some file or found one done; a file already there with
+        that text is *already*, with other text a failure (never overwritten).
+        Default: none."""
+        return {}
+
     def plan_files(self, plan: Any) -> set[str]:
         """Files the plan says this transform must see although no trigger names
         them (e.g. every use of a name the plan found). Default: none."""
