@@ -22,6 +22,19 @@ pristine ``__builtin_clz`` form on every one of the 2^32 inputs.
 Each case runs both extensions on the same inputs (every tensor argument cloned) and
 compares every tensor argument afterwards, byte for byte. Exit status 1 on any
 difference.
+
+``--suite classes`` checks the kernels of the classes beyond the seed instead, on
+the trees given (``--pristine``/``--ported`` repeated, one pair per release): each
+kernel comes from the first pair whose tree has it in the shape the suite knows.
+
+- ``csrc/moe/grouped_topk_kernels.cu`` with the PyTorch-tensor ``grouped_topk``
+  (0.18.0; C2: ``__attribute((aligned(128)))`` shared arrays -> ``alignas(128)``):
+  softmax and sigmoid scoring, one group and grouped (DeepSeek-V3's 256 experts in
+  8 groups), fp32/fp16/bf16 scores, renormalised or not;
+- ``csrc/moe/topk_softplus_sqrt_kernels.cu`` (0.26.0+; C1: ``DISPATCH_HASH`` with
+  ``#ifndef USE_ROCM`` in its argument, repeated per branch): bf16 gating, with and
+  without the hash routing (``use_hash`` picks the macro's branch), several expert
+  counts, with and without a correction bias, through the launcher's raw pointers.
 """
 
 from __future__ import annotations
@@ -117,17 +130,51 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
 """
 
 
-def build(name: str, tree: str, sources: list[str], work: str, verbose: bool):
+GROUPED_TOPK_WRAPPER = r"""
+#include <torch/extension.h>
+#include "moe/grouped_topk_kernels.cu"
+
+PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) { m.def("grouped_topk", &grouped_topk); }
+"""
+
+# the stable-ABI file is reached through its launcher's raw pointers: no tensor crosses
+SOFTPLUS_WRAPPER = r"""
+#include <pybind11/pybind11.h>
+#include "moe/topk_softplus_sqrt_kernels.cu"
+
+static void softplus(int64_t input, int64_t weights, int64_t indices, int64_t token_expert, int tokens,
+                     int experts, int topk, bool renormalize, double scale, int64_t bias, bool use_hash,
+                     int64_t input_ids, int64_t tid2eid) {
+  vllm::moe::topkGatingSoftplusSqrtKernelLauncher<int, __nv_bfloat16, int>(
+      reinterpret_cast<const __nv_bfloat16*>(input), reinterpret_cast<float*>(weights),
+      reinterpret_cast<int*>(indices), reinterpret_cast<int*>(token_expert), tokens, experts, topk, renormalize,
+      scale, reinterpret_cast<const float*>(bias), use_hash, reinterpret_cast<const int*>(input_ids),
+      reinterpret_cast<const int*>(tid2eid), 0, nullptr, nullptr, 0);
+}
+
+PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) { m.def("softplus", &softplus); }
+"""
+
+# kernel: (source, text the source must hold, wrapper)
+CLASS_KERNELS = {
+    "grouped_topk": ("csrc/moe/grouped_topk_kernels.cu", "std::tuple<torch::Tensor, torch::Tensor> grouped_topk(",
+                     GROUPED_TOPK_WRAPPER),
+    "topk_softplus_sqrt": ("csrc/moe/topk_softplus_sqrt_kernels.cu", "DISPATCH_HASH(", SOFTPLUS_WRAPPER),
+}
+
+
+def build(name: str, tree: str, sources: list[str], work: str, verbose: bool, std: str = "c++17",
+          defines: tuple[str, ...] = ()):
     from torch.utils.cpp_extension import load
 
     build_dir = os.path.join(work, name)
     os.makedirs(build_dir, exist_ok=True)
     # ENABLE_FP8: what cmake/utils.cmake (get_torch_gpu_compiler_flags) adds for CUDA >= 11.8
-    flags = ["-O3", "-std=c++17", "-DENABLE_FP8", "--expt-relaxed-constexpr", "--expt-extended-lambda", "-w",
+    flags = ["-O3", f"-std={std}", "-DENABLE_FP8", *defines, "--expt-relaxed-constexpr", "--expt-extended-lambda", "-w",
              "-U__CUDA_NO_HALF_OPERATORS__", "-U__CUDA_NO_HALF_CONVERSIONS__",
              "-U__CUDA_NO_BFLOAT16_CONVERSIONS__", "-U__CUDA_NO_HALF2_OPERATORS__"]
     return load(name=name, sources=sources, build_directory=build_dir, verbose=verbose,
-                extra_include_paths=[os.path.join(tree, "csrc")], extra_cflags=["-O3", "-std=c++17"],
+                extra_include_paths=[os.path.join(tree, "csrc")], extra_cflags=["-O3", f"-std={std}", *defines],
                 extra_cuda_cflags=flags)
 
 
@@ -148,6 +195,37 @@ def build_all(pristine: str, ported: str, work: str, verbose: bool) -> dict:
         return {name: f.result() for name, f in futures.items()}
 
 
+def build_classes(pairs: list[tuple[str, str]], work: str, verbose: bool) -> tuple[dict, dict]:
+    """Both extensions of every class kernel some pair's tree has: ({name: module},
+    {kernel: the pristine tree it came from})."""
+    jobs, origin = {}, {}
+    for kernel, (source, marker, wrapper) in CLASS_KERNELS.items():
+        pair = next((p for p in pairs if marker in _read(os.path.join(p[0], source))), None)
+        if pair is None:
+            print(f"{kernel}: no tree given has {source} in the shape this suite knows; not run")
+            continue
+        origin[kernel] = pair[0]
+        for tag, tree in zip(("pristine", "ported"), pair):
+            unit = os.path.join(work, f"{kernel}_{tag}.cu")
+            with open(unit, "w") as fh:
+                fh.write(wrapper)
+            jobs[f"{tag}_{kernel}"] = (tree, [unit])
+    # C++20 for every release: PyTorch's newer headers ask for it, and pristine and ported
+    # build alike; USE_CUDA declares the CUDA parts of the stable ABI's shim
+    with ThreadPoolExecutor(max_workers=max(1, len(jobs))) as pool:
+        futures = {name: pool.submit(build, f"winport_{name}", tree, srcs, work, verbose, "c++20", ("-DUSE_CUDA",))
+                   for name, (tree, srcs) in jobs.items()}
+        return {name: f.result() for name, f in futures.items()}, origin
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.read()
+    except OSError:
+        return ""
+
+
 def same_bytes(a, b) -> bool:
     import torch
 
@@ -162,6 +240,14 @@ class Runner:
         self.mods = mods
         self.results: dict[str, dict] = {}
 
+    def record(self, kernel: str, label: str, ok: bool, wrote: bool) -> None:
+        r = self.results.setdefault(kernel, {"cases": 0, "identical": 0, "wrote": 0, "differences": []})
+        r["cases"] += 1
+        r["identical"] += ok
+        r["wrote"] += wrote
+        if not ok:
+            r["differences"].append(label)
+
     def case(self, kernel: str, label: str, fn_name: str, args: list, suffix: str = "kernels"):
         import torch
 
@@ -174,12 +260,7 @@ class Runner:
         ok = all(same_bytes(a, b) for a, b in zip(*outs))
         # a kernel that never ran would also give identical outputs: count the cases that wrote
         wrote = any(not same_bytes(a, b) for a, b in zip([a for a in args if isinstance(a, torch.Tensor)], outs[0]))
-        r = self.results.setdefault(kernel, {"cases": 0, "identical": 0, "wrote": 0, "differences": []})
-        r["cases"] += 1
-        r["identical"] += ok
-        r["wrote"] += wrote
-        if not ok:
-            r["differences"].append(label)
+        self.record(kernel, label, ok, wrote)
         return ok
 
 
@@ -291,15 +372,116 @@ def run_clz(run: Runner, seeds: int) -> None:
         r["differences"].append("host")
 
 
+def run_grouped_topk(run: Runner, seeds: int) -> None:
+    import torch
+
+    for seed in range(seeds):
+        for dtype in (torch.float32, torch.float16, torch.bfloat16):
+            # (experts, n_group, topk_group, topk): DeepSeek-V3, a one-group case, a small grouped one
+            for experts, n_group, topk_group, topk in ((256, 8, 4, 8), (128, 1, 1, 8), (64, 4, 2, 6)):
+                for tokens in (1, 37, 512):
+                    for scoring in (0, 1):
+                        for renormalize in (True, False):
+                            g = torch.Generator(device="cuda").manual_seed(seed)
+                            scores = torch.randn(tokens, experts, device="cuda", dtype=dtype, generator=g)
+                            bias = torch.randn(experts, device="cuda", dtype=dtype, generator=g) * 0.1
+                            outs = []
+                            for tag in ("pristine", "ported"):
+                                mod = run.mods[f"{tag}_grouped_topk"]
+                                values, indices = mod.grouped_topk(scores.clone(), n_group, topk_group, topk,
+                                                                   renormalize, 2.5, bias.clone(), scoring)
+                                torch.cuda.synchronize()
+                                outs.append((values, indices))
+                            ok = all(same_bytes(a, b) for a, b in zip(*outs))
+                            wrote = bool(outs[0][0].abs().sum() > 0)
+                            run.record("grouped_topk", f"seed {seed} {dtype} E{experts} g{n_group}/{topk_group} "
+                                       f"k{topk} T{tokens} sf{scoring} renorm={renormalize}", ok, wrote)
+
+
+def run_topk_softplus(run: Runner, seeds: int) -> None:
+    import torch
+
+    vocab = 1000
+    for seed in range(seeds):
+        for experts, topk in ((64, 6), (128, 8), (256, 8), (384, 6)):
+            for tokens in (1, 33, 300):
+                for use_hash in (False, True):
+                    for with_bias in (False, True):
+                        for renormalize in (True, False):
+                            g = torch.Generator(device="cuda").manual_seed(seed)
+                            x = torch.randn(tokens, experts, device="cuda", dtype=torch.bfloat16, generator=g)
+                            bias = torch.randn(experts, device="cuda", generator=g) * 0.1 if with_bias else None
+                            ids = torch.randint(0, vocab, (tokens,), device="cuda", dtype=torch.int32, generator=g)
+                            table = torch.stack([torch.randperm(experts, device="cuda", generator=g)[:topk]
+                                                 for _ in range(vocab)]).to(torch.int32).contiguous()
+                            outs = []
+                            for tag in ("pristine", "ported"):
+                                w = torch.zeros(tokens, topk, device="cuda")
+                                idx = torch.full((tokens, topk), -1, device="cuda", dtype=torch.int32)
+                                tei = torch.full((tokens, topk), -1, device="cuda", dtype=torch.int32)
+                                run.mods[f"{tag}_topk_softplus_sqrt"].softplus(
+                                    x.data_ptr(), w.data_ptr(), idx.data_ptr(), tei.data_ptr(), tokens, experts,
+                                    topk, renormalize, 1.5, bias.data_ptr() if bias is not None else 0, use_hash,
+                                    ids.data_ptr(), table.data_ptr())
+                                torch.cuda.synchronize()
+                                outs.append((w, idx, tei))
+                            ok = all(same_bytes(a, b) for a, b in zip(*outs))
+                            wrote = bool((outs[0][1] >= 0).all())
+                            run.record("topk_softplus_sqrt", f"seed {seed} E{experts} k{topk} T{tokens} "
+                                       f"hash={use_hash} bias={with_bias} renorm={renormalize}", ok, wrote)
+
+
+def main_classes(args) -> int:
+    import torch
+
+    pairs = list(zip(args.pristine, args.ported))
+    os.environ.setdefault("TORCH_CUDA_ARCH_LIST", "9.0")
+    work = args.work or tempfile.mkdtemp(prefix="winport-gpu-")
+    start = time.perf_counter()
+    mods, origin = build_classes([(os.path.abspath(a), os.path.abspath(b)) for a, b in pairs], work, args.verbose)
+    built = time.perf_counter() - start
+    run = Runner(mods)
+    timings = {}
+    for kernel, fn in (("grouped_topk", run_grouped_topk), ("topk_softplus_sqrt", run_topk_softplus)):
+        if kernel in origin:
+            t = time.perf_counter()
+            fn(run, args.seeds)
+            timings[kernel] = round(time.perf_counter() - t, 2)
+    return report(run, built, timings, args.json, {"trees": origin})
+
+
+def report(run: "Runner", built: float, timings: dict, json_path: str | None, extra: dict | None = None) -> int:
+    import torch
+
+    device = torch.cuda.get_device_name()
+    print(f"device: {device}; torch {torch.__version__}; build {built:.0f} s")
+    for kernel, r in run.results.items():
+        more = f", {r['inputs']:,} inputs" if "inputs" in r else ""
+        more += f", outputs written in {r['wrote']}" if "wrote" in r else ""
+        print(f"{kernel}: {r['identical']}/{r['cases']} cases bit-identical{more}"
+              + (f"; DIFFERENT: {r['differences'][:5]}" if r["differences"] else ""))
+    if json_path:
+        with open(json_path, "w") as fh:
+            json.dump({"device": device, "torch": torch.__version__, "build_s": round(built, 1),
+                       "run_s": timings, "results": run.results, **(extra or {})}, fh, indent=2)
+    return 0 if run.results and all(not r["differences"] for r in run.results.values()) else 1
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--pristine", required=True)
-    ap.add_argument("--ported", required=True)
+    ap.add_argument("--pristine", required=True, action="append", help="repeat for --suite classes")
+    ap.add_argument("--ported", required=True, action="append")
+    ap.add_argument("--suite", choices=("seed", "classes"), default="seed")
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--work", help="build folder (default: a temporary one)")
     ap.add_argument("--json", help="write the results here")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args(argv)
+    if len(args.pristine) != len(args.ported):
+        ap.error("give --pristine and --ported the same number of times")
+    if args.suite == "classes":
+        return main_classes(args)
+    args.pristine, args.ported = args.pristine[0], args.ported[0]
     for d in (args.pristine, args.ported):
         if not os.path.isfile(os.path.join(d, KERNEL_SOURCES[0])):
             print(f"error: {d}: no {KERNEL_SOURCES[0]} (not a vLLM 0.14-style tree)", file=sys.stderr)
@@ -317,18 +499,7 @@ def main(argv=None) -> int:
         t = time.perf_counter()
         fn(run, args.seeds)
         timings[fn.__name__] = round(time.perf_counter() - t, 2)
-    device = torch.cuda.get_device_name()
-    print(f"device: {device}; torch {torch.__version__}; build {built:.0f} s")
-    for kernel, r in run.results.items():
-        extra = f", {r['inputs']:,} inputs" if "inputs" in r else ""
-        extra += f", outputs written in {r['wrote']}" if "wrote" in r else ""
-        print(f"{kernel}: {r['identical']}/{r['cases']} cases bit-identical{extra}"
-              + (f"; DIFFERENT: {r['differences'][:5]}" if r["differences"] else ""))
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump({"device": device, "torch": torch.__version__, "build_s": round(built, 1),
-                       "run_s": timings, "results": run.results}, fh, indent=2)
-    return 0 if all(not r["differences"] for r in run.results.values()) else 1
+    return report(run, built, timings, args.json)
 
 
 if __name__ == "__main__":
