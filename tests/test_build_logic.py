@@ -112,8 +112,10 @@ def test_b2_b3_configure_a_project(ported, tmp_path):
     assert out.returncode == 0, out.stderr
     text = out.stderr + out.stdout
     assert ("OPTS=[$<$<COMPILE_LANGUAGE:CXX>:/Zc:preprocessor>;"
-            "$<$<COMPILE_LANGUAGE:CUDA>:-Xcompiler=/Zc:preprocessor>]") in text
-    assert "DEFS=[_CRT_DECLARE_NONSTDC_NAMES=1;USE_CUDA]" in text
+            "$<$<COMPILE_LANGUAGE:CUDA>:-Xcompiler=/Zc:preprocessor>;"
+            "$<$<COMPILE_LANGUAGE:CXX>:/Zc:__cplusplus>;"
+            "$<$<COMPILE_LANGUAGE:CUDA>:-Xcompiler=/Zc:__cplusplus>]") in text
+    assert "DEFS=[_CRT_DECLARE_NONSTDC_NAMES=1;USE_CUDA;WIN32_LEAN_AND_MEAN]" in text
     assert "INCS=[/opt/Program Files/NVIDIA/CUDA/v12.6/include;/opt/cccl/include]" in text
     assert "LIBS=[CUDA::cublas]" in text
 

@@ -12,12 +12,17 @@ if(MSVC)
   foreach(_winport_dir IN LISTS CUDAToolkit_INCLUDE_DIRS)
     include_directories("${_winport_dir}")
   endforeach()
-  # POSIX names (ssize_t, ...) and PyTorch's CUDA code paths
-  add_compile_definitions(_CRT_DECLARE_NONSTDC_NAMES=1 USE_CUDA)
-  # the conforming preprocessor: nested variadic macros such as BOOL_SWITCH
+  # POSIX names (ssize_t, ...), PyTorch's CUDA code paths, a windows.h without
+  # winsock and the other rarely used parts
+  add_compile_definitions(_CRT_DECLARE_NONSTDC_NAMES=1 USE_CUDA WIN32_LEAN_AND_MEAN)
+  # the conforming preprocessor: nested variadic macros such as BOOL_SWITCH; and
+  # __cplusplus as the standard in use, not 199711L: CUDA 12's vector_types.h makes
+  # dim3's constructors constexpr only when __cplusplus >= 201103L
   add_compile_options(
     "$<$<COMPILE_LANGUAGE:CXX>:/Zc:preprocessor>"
-    "$<$<COMPILE_LANGUAGE:CUDA>:-Xcompiler=/Zc:preprocessor>")
+    "$<$<COMPILE_LANGUAGE:CUDA>:-Xcompiler=/Zc:preprocessor>"
+    "$<$<COMPILE_LANGUAGE:CXX>:/Zc:__cplusplus>"
+    "$<$<COMPILE_LANGUAGE:CUDA>:-Xcompiler=/Zc:__cplusplus>")
 endif()
 """
 
@@ -33,7 +38,16 @@ class MsvcFlags(CMakeTransform):
     CCCL workaround only when `USE_CUDA` is defined; and MSVC's traditional
     preprocessor mis-expands nested variadic macros (`BOOL_SWITCH` inside
     `BOOL_SWITCH`) unless `/Zc:preprocessor` is on, for C++ and for the host
-    side of CUDA files (`-Xcompiler=/Zc:preprocessor`).
+    side of CUDA files (`-Xcompiler=/Zc:preprocessor`). MSVC also reports
+    `__cplusplus` as 199711L unless `/Zc:__cplusplus` is on: CUDA 12.x's
+    `vector_types.h` (12.8.90, the `nvidia-cuda-runtime-cu12` wheel) declares
+    `dim3`'s constructors `constexpr` only when `__cplusplus >= 201103L`, so
+    CUTLASS's `static constexpr dim3 get_block_shape()` fails to compile;
+    CUDA 13.0 adds an `_MSC_VER >= 1900` clause. The flag makes `__cplusplus`
+    the standard in use (201703L, 202002L), which is what GCC reports: a
+    header that tests `__cplusplus` takes on MSVC the branch it takes on
+    Linux. `WIN32_LEAN_AND_MEAN` keeps `windows.h` from pulling in winsock
+    and the other rarely used headers, whose names clash with POSIX ones.
 
     Pattern:
     The top-level `find_package(Torch ...)` command (the anchor: the CUDA
@@ -46,7 +60,8 @@ class MsvcFlags(CMakeTransform):
 
     id = "build/msvc-flags"
     seed = "B2"
-    summary = "an if(MSVC) block: quoted CUDA includes, _CRT_DECLARE_NONSTDC_NAMES, USE_CUDA, /Zc:preprocessor"
+    summary = ("an if(MSVC) block: quoted CUDA includes, _CRT_DECLARE_NONSTDC_NAMES, USE_CUDA, "
+               "WIN32_LEAN_AND_MEAN, /Zc:preprocessor, /Zc:__cplusplus")
     globs = ("CMakeLists.txt",)
     triggers = ("find_package",)
     expects = "the top-level find_package(Torch) call"
