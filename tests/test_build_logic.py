@@ -8,6 +8,7 @@ build command); CMake's ``WIN32``/``MSVC`` and the CUDA toolkit variables.
 
 from __future__ import annotations
 
+import ast
 import ntpath
 import os
 import re
@@ -212,3 +213,40 @@ def test_r7_flash_attn_copy_with_windows_paths(ported):
     after = copies(loop_of(ported.root / "setup.py"))
     assert [p.replace("\\", "/") for p in after] == ["vllm/vllm_flash_attn/__init__.py",
                                                      "vllm/vllm_flash_attn/layers/rotary.py"]
+
+
+# -- setup.py: the extensions skipped on Windows (build/windows-extensions) ----------------
+def _windows_block(setup_py: str):
+    from winport.transforms.build.windows_extensions import MARK
+
+    module = ast.parse(setup_py)
+    block = next(n for n in module.body if isinstance(n, ast.If) and MARK in ast.get_source_segment(setup_py, n))
+    return compile(ast.Module([block], []), "setup.py", "exec")
+
+
+@pytest.mark.parametrize("platform, require_rust", [("linux", ""), ("win32", ""), ("win32", "1")])
+def test_windows_extension_block_skips_only_on_windows(platform, require_rust, monkeypatch, capsys):
+    from types import SimpleNamespace
+
+    from winport.examples import cases
+
+    case = next(c for c in cases("build/windows-extensions") if c.name == "setup-with-rust")
+    code = _windows_block(case.files("after")["setup.py"].decode())
+    names = ["vllm.vllm_flash_attn._vllm_fa2_C", "vllm.vllm_flash_attn._vllm_fa3_C", "vllm._flashmla_C",
+             "vllm._flashmla_extension_C", "vllm._sparse_flashmla_C", "vllm._deep_gemm_C", "vllm._qutlass_C",
+             "vllm._C_stable_libtorch", "vllm._moe_C_stable_libtorch", "vllm.cumem_allocator"]
+    monkeypatch.setenv("VLLM_REQUIRE_RUST_FRONTEND", require_rust)
+    scope = {"sys": SimpleNamespace(platform=platform, stderr=sys.stderr), "os": os,
+             "ext_modules": [SimpleNamespace(name=n) for n in names], "rust_extensions": ["rust"]}
+    exec(code, scope)
+    kept = [e.name for e in scope["ext_modules"]]
+    if platform == "linux":
+        assert kept == names and scope["rust_extensions"] == ["rust"]
+        assert capsys.readouterr().err == ""
+    else:
+        assert kept == ["vllm.vllm_flash_attn._vllm_fa2_C", "vllm._C_stable_libtorch", "vllm._moe_C_stable_libtorch",
+                        "vllm.cumem_allocator"]
+        assert scope["rust_extensions"] == (["rust"] if require_rust else [])
+        err = capsys.readouterr().err
+        assert "not building vllm.vllm_flash_attn._vllm_fa3_C, vllm._flashmla_C" in err
+        assert ("Rust frontend" in err) == (not require_rust)

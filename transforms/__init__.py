@@ -13,6 +13,7 @@ from .build.msvc_flags import MsvcFlags
 from .build.nvcc_exe import NvccExe
 from .build.quote_real_path import QuoteRealPath
 from .build.target_device import TargetDevice
+from .build.windows_extensions import WindowsExtensions
 from .cuda.alt_tokens import AltTokens
 from .cuda.asm_volatile import AsmVolatile
 from .cuda.bool_dispatch import BoolDispatch
@@ -58,6 +59,7 @@ ALL = (
     CMakePathSlashes,
     NvccExe,
     FlashAttnFiles,
+    WindowsExtensions,
     VarTemplateFunction,
     BoolDispatch,
     DirectivesInMacroArgs,
