@@ -174,19 +174,11 @@ def write_atomic(root: str, path: str, expected: bytes, data: bytes) -> None:
         if fh.read() != expected:
             raise SourceError(f"{path}: changed on disk since it was read, not overwritten")
     with _signals_deferred():  # an interrupt waits until this file is whole and the temp file gone
-        fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".tmp", dir=os.path.dirname(full))
+        tmp = _temp_copy(full, data, stat.S_IMODE(st.st_mode))
         try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.chmod(tmp, stat.S_IMODE(st.st_mode))
             os.replace(tmp, full)
         except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+            _unlink(tmp)
             raise
 
 
@@ -201,13 +193,8 @@ def create_atomic(root: str, path: str, data: bytes) -> None:
         raise SourceError(f"{path}: appeared on disk since the run began, not overwritten")
     os.makedirs(os.path.dirname(full), exist_ok=True)
     with _signals_deferred():
-        fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".tmp", dir=os.path.dirname(full))
+        tmp = _temp_copy(full, data, 0o644)
         try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.chmod(tmp, 0o644)
             try:
                 os.link(tmp, full)
             except FileExistsError:
@@ -215,8 +202,29 @@ def create_atomic(root: str, path: str, data: bytes) -> None:
             except OSError:  # no hard links on this file system
                 os.replace(tmp, full)
         finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+            _unlink(tmp)
+
+
+def _temp_copy(full: str, data: bytes, mode: int) -> str:
+    """A temporary file beside ``full`` holding ``data`` on disk, with ``mode``."""
+    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".tmp", dir=os.path.dirname(full))
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+    except BaseException:
+        _unlink(tmp)
+        raise
+    return tmp
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 @contextlib.contextmanager

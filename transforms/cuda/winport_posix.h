@@ -118,19 +118,23 @@ static inline int winport_sched_yield(void) {
 #define sched_yield winport_sched_yield
 
 /* positional I/O on the descriptor's handle: an OVERLAPPED offset, so threads reading
- * one descriptor never race on a shared position */
-static inline long long pread(int fd, void* buf, size_t count, long long offset) {
+ * one descriptor never race on a shared position. At most 2 GiB a call: a short
+ * count, as POSIX allows. */
+static inline HANDLE winport_at(int fd, long long offset, size_t* count, OVERLAPPED* at) {
   HANDLE h = (HANDLE)_get_osfhandle(fd);
+  if (h == INVALID_HANDLE_VALUE) errno = EBADF;
+  ZeroMemory(at, sizeof(*at));
+  at->Offset = (DWORD)(offset & 0xFFFFFFFFULL);
+  at->OffsetHigh = (DWORD)((unsigned long long)offset >> 32);
+  if (*count > 0x7FFFFFFFu) *count = 0x7FFFFFFFu;
+  return h;
+}
+
+static inline long long pread(int fd, void* buf, size_t count, long long offset) {
   OVERLAPPED at;
   DWORD done = 0;
-  if (h == INVALID_HANDLE_VALUE) {
-    errno = EBADF;
-    return -1;
-  }
-  ZeroMemory(&at, sizeof(at));
-  at.Offset = (DWORD)(offset & 0xFFFFFFFFULL);
-  at.OffsetHigh = (DWORD)((unsigned long long)offset >> 32);
-  if (count > 0x7FFFFFFFu) count = 0x7FFFFFFFu; /* a short read, as POSIX allows */
+  HANDLE h = winport_at(fd, offset, &count, &at);
+  if (h == INVALID_HANDLE_VALUE) return -1;
   if (!ReadFile(h, buf, (DWORD)count, &done, &at)) {
     if (GetLastError() == ERROR_HANDLE_EOF) return 0;
     errno = EIO;
@@ -140,17 +144,10 @@ static inline long long pread(int fd, void* buf, size_t count, long long offset)
 }
 
 static inline long long pwrite(int fd, const void* buf, size_t count, long long offset) {
-  HANDLE h = (HANDLE)_get_osfhandle(fd);
   OVERLAPPED at;
   DWORD done = 0;
-  if (h == INVALID_HANDLE_VALUE) {
-    errno = EBADF;
-    return -1;
-  }
-  ZeroMemory(&at, sizeof(at));
-  at.Offset = (DWORD)(offset & 0xFFFFFFFFULL);
-  at.OffsetHigh = (DWORD)((unsigned long long)offset >> 32);
-  if (count > 0x7FFFFFFFu) count = 0x7FFFFFFFu;
+  HANDLE h = winport_at(fd, offset, &count, &at);
+  if (h == INVALID_HANDLE_VALUE) return -1;
   if (!WriteFile(h, buf, (DWORD)count, &done, &at)) {
     errno = EIO;
     return -1;
