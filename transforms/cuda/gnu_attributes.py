@@ -97,14 +97,15 @@ class GnuAttributes(CppTransform):
 
     Reported:
     A fixable attribute the rewrite cannot place: `aligned` without an
-    argument or on a `typedef` (alignas cannot apply to one), several attributes in one list of which one
-    needs moving, an attribute in a macro body that is not one of the
-    in-place forms, or one in a declaration tree-sitter could not parse.
+    argument or on a `typedef` (alignas cannot apply to one), several
+    attributes in one list of which one needs moving, an attribute in a
+    macro body that is not one of the in-place forms, or one in a
+    declaration tree-sitter could not parse.
     """
 
     id = "cuda/gnu-attributes"
     seed = "C2"
-    summary = "__attribute__((aligned/always_inline/noinline/unused/...)) -> __align__, __forceinline__, alignas, [[...]]"
+    summary = "__attribute__((aligned/always_inline/noinline/unused/...)) -> alignas, __forceinline__, [[...]]"
     triggers = ("__attribute",)
     triggers_in_code = True
 
