@@ -37,6 +37,7 @@ from .detect.posix_calls import PosixCalls
 from .detect.posix_headers import PosixHeaders
 from .detect.vla import VariableLengthArrays
 from .runtime.attention_backend import AttentionBackend
+from .runtime.binary_open import BinaryOpen
 from .runtime.fake_cpu_backend import FakeCpuBackend
 from .runtime.fcntl_lock import FcntlLock
 from .runtime.flashinfer_requirements import FlashinferRequirements
@@ -89,6 +90,7 @@ ALL = (
     GeneratorRm,
     PosixSignals,
     PosixSyscalls,
+    BinaryOpen,
     # detectors: reported, not rewritten
     PosixHeaders,
     GnuExtensions,
