@@ -103,10 +103,11 @@ def _plain_cpp_fixtures():
 @pytest.mark.parametrize("case, path", _plain_cpp_fixtures(), ids=lambda x: getattr(x, "name", x))
 def test_plain_cpp_fixtures_compile(case, path, tmp_path):
     for which in ("before", "after"):
-        src = tmp_path / which / path
-        src.parent.mkdir(parents=True, exist_ok=True)
-        src.write_bytes(case.files(which)[path])
-        out = gxx("-fsyntax-only", "-x", "c++", str(src))
+        root = tmp_path / which
+        for name, data in case.files(which).items():  # the file's includes from the case resolve
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_bytes(data)
+        out = gxx("-fsyntax-only", "-x", "c++", f"-I{root / 'include'}", f"-I{root / 'csrc'}", str(root / path))
         assert out.returncode == 0, (which, path, out.stderr[-1500:])
 
 

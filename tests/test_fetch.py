@@ -10,6 +10,7 @@ import hashlib
 import io
 import tarfile
 import urllib.error
+import zipfile
 
 import pytest
 from click.testing import CliRunner
@@ -41,20 +42,38 @@ GOOD = make_sdist([("vllm-9.9.9", None, None), ("vllm-9.9.9/setup.py", b"setup()
                    ("vllm-9.9.9/csrc/link.cu", None, "a.cu")])
 
 
+def make_wheel(members: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+WHEEL = make_wheel({"cutlass_library/__init__.py": b"",
+                    "cutlass_library/source/include/cutlass/cutlass.h": b"#pragma once\n",
+                    "cutlass_library/source/include/cute/config.hpp": b"#pragma once\n",
+                    "nvidia_cutlass-4.2.0.0.dist-info/RECORD": b""})
+
+
 @pytest.fixture
 def index(monkeypatch, tmp_path):
     """A fake index serving GOOD as vllm 9.9.9 (the published sha256 can be changed)."""
     state = {"sha": hashlib.sha256(GOOD).hexdigest(), "payload": GOOD, "downloads": 0}
     monkeypatch.setenv("WINPORT_CACHE_DIR", str(tmp_path / "cache"))
 
-    def fake_index():
+    def fake_index(project="vllm"):
+        if project == "nvidia-cutlass":
+            return {"files": [{"filename": "nvidia_cutlass-4.2.0.0-py3-none-any.whl",
+                               "url": "https://files.invalid/cutlass.whl",
+                               "hashes": {"sha256": hashlib.sha256(WHEEL).hexdigest()}}]}
         return {"versions": ["9.9.8", "9.9.9", "10.0.0"],
                 "files": [{"filename": "vllm-9.9.9.tar.gz", "url": "https://files.invalid/vllm-9.9.9.tar.gz",
                            "hashes": {"sha256": state["sha"]}}]}
 
     def fake_urlopen(url, timeout=None):
         state["downloads"] += 1
-        return io.BytesIO(state["payload"])
+        return io.BytesIO(WHEEL if url.endswith(".whl") else state["payload"])
 
     monkeypatch.setattr(F, "_index", fake_index)
     monkeypatch.setattr(F.urllib.request, "urlopen", fake_urlopen)
@@ -124,3 +143,26 @@ def test_destination_must_be_empty(index, tmp_path):
     with pytest.raises(F.FetchError, match="already exists"):
         F.fetch("9.9.9", tmp_path / "tree")
     assert (tmp_path / "tree" / "mine.txt").read_text() == "keep"
+
+
+def test_dependency_wheel_unpacks_its_source_folder_only(index, tmp_path):
+    dest = F.fetch_dependency("cutlass", "4.2.0.0", tmp_path / "cutlass")
+    files = sorted(str(p.relative_to(dest)) for p in dest.rglob("*") if p.is_file())
+    assert files == ["include/cute/config.hpp", "include/cutlass/cutlass.h"]
+    assert (F.cache_dir() / "wheels" / "nvidia-cutlass-4.2.0.0.whl").exists()
+
+
+def test_dependency_errors_name_the_cause(index, tmp_path):
+    with pytest.raises(F.FetchError, match="unknown dependency 'cutless'"):
+        F.fetch_dependency("cutless", "1.0", tmp_path / "x")
+    with pytest.raises(F.FetchError, match="nvidia-cutlass 9.0 has no wheel on the index"):
+        F.fetch_dependency("cutlass", "9.0", tmp_path / "y")
+    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+
+
+def test_wheel_with_unsafe_member_is_refused(tmp_path):
+    bad = tmp_path / "bad.whl"
+    bad.write_bytes(make_wheel({"cutlass_library/source/../../evil.h": b"x"}))
+    with pytest.raises(F.FetchError, match="unsafe path"):
+        F.unpack_wheel(bad, tmp_path / "out", "cutlass_library/source")
+    assert not (tmp_path / "out").exists() and not (tmp_path / "evil.h").exists()

@@ -138,8 +138,10 @@ def _dump(report: Report) -> dict:
     return {
         "files_scanned": report.files_scanned,
         "limits": list(report.limits),
+        "tree": report.tree,
         "transforms": [{
             "id": t.id, "seed": t.seed, "summary": t.summary, "drift": t.drift, "note": t.note,
+            "not_applicable": t.not_applicable,
             "files": [[f.path, f.outcome.value, [_site(s) for s in f.sites], [_site(s) for s in f.reported],
                        f.reason] for f in t.files],
         } for t in report.transforms],
@@ -147,8 +149,10 @@ def _dump(report: Report) -> dict:
 
 
 def _load(data: dict, root: str, write: bool) -> Report:
-    transforms = [TransformResult(t["id"], t["seed"], t["summary"], drift=t["drift"], note=t.get("note", ""), files=[
+    transforms = [TransformResult(t["id"], t["seed"], t["summary"], drift=t["drift"], note=t.get("note", ""),
+                                  not_applicable=t.get("not_applicable", ""), files=[
         FileResult(t["id"], path, Outcome(outcome), [Site(*s) for s in sites], [Site(*s) for s in reported], reason)
         for path, outcome, sites, reported, reason in t["files"]]) for t in data["transforms"]]
     return Report(root=os.path.abspath(root), transforms=transforms, written=write,
-                  files_scanned=data["files_scanned"], limits=tuple(data["limits"]), cached=True)
+                  files_scanned=data["files_scanned"], limits=tuple(data["limits"]), cached=True,
+                  tree=data.get("tree", "vllm"))

@@ -54,8 +54,6 @@ Exit codes:
   3  --strict: a transform drifted or failed
   130 interrupted (SIGINT); 143 terminated (SIGTERM)"""
 
-VLLM_MARKERS = ("setup.py", "vllm", "csrc")
-
 
 class InputError(click.ClickException):
     exit_code = EXIT_INPUT
@@ -78,12 +76,21 @@ def _split(values) -> list[str]:
     return [v for item in values for v in item.split(",") if v.strip()]
 
 
-def check_tree(path: Path) -> None:
+def check_tree(path: Path, dependency: bool | None = None) -> None:
+    """Stop unless ``path`` is a vLLM tree. ``dependency=False``: or a known dependency's
+    (CUTLASS, flash-attention, ...); ``True``: any folder (a dependency by the caller's word)."""
     if not path.is_dir():
         raise InputError(f"{path}: no such folder")
-    missing = [m for m in VLLM_MARKERS if not (path / m).exists()]
-    if missing:
-        raise InputError(f"{path}: not a vLLM source tree (missing {', '.join(missing)})")
+    if dependency:
+        return
+    from . import trees
+
+    missing = [m for m in trees.VLLM.markers if not (path / m).exists()]
+    if missing and not (dependency is False and trees.identify(str(path)) is not trees.VLLM):
+        known = ", ".join(k.label for k in trees.DEPENDENCY_KINDS)
+        raise InputError(f"{path}: not a vLLM source tree (missing {', '.join(missing)})"
+                         + (f" nor a known dependency ({known}); for another C++/CUDA dependency add --dependency"
+                            if dependency is False else ""))
 
 
 def _select(select, ignore) -> list:
@@ -129,13 +136,20 @@ def main() -> None:
 @click.option("--strict/--no-strict", default=None, help="Exit 3 if a transform drifted or failed.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes (default: CPUs).")
 @click.option("--no-cache", is_flag=True, help="Neither use nor keep the report of an earlier run on this tree.")
+@click.option("--dependency", is_flag=True,
+              help="DIRECTORY is a source vLLM's build fetches, even if winport does not know it: run the portable "
+                   "C++/CUDA transforms only.")
 @click.option("--show-settings", is_flag=True,
               help="Print the settings in effect (winport.toml, pyproject.toml [tool.winport], command line) and "
                    "where each comes from; do nothing else.")
 def rewrite(directory: Path, version: str | None, show_diff: bool, check: bool, select, ignore,
             json_path: Path | None, strict: bool | None, jobs: int | None, no_cache: bool,
-            show_settings: bool) -> None:
-    """Port the vLLM tree in DIRECTORY in place and print what each transform did."""
+            dependency: bool, show_settings: bool) -> None:
+    """Port the vLLM tree in DIRECTORY in place and print what each transform did.
+
+    DIRECTORY may also hold a source a vLLM build fetches (CUTLASS, flash-attention,
+    FlashMLA, QuTLASS, DeepGEMM, any C++/CUDA project): the C++/CUDA transforms that
+    hold for any code run on it, the others are not applicable."""
     settings = _settings(select=select, ignore=ignore, jobs=jobs, strict=strict)
     if show_settings:
         click.echo(settings.show())
@@ -145,16 +159,17 @@ def rewrite(directory: Path, version: str | None, show_diff: bool, check: bool, 
     if version:
         version = _fetch(version, directory, quiet=False)
         click.echo(f"winport: fetched vLLM {version} into {directory}", err=True)
-    check_tree(directory)
+    check_tree(directory, dependency=dependency)
 
     write = not (show_diff or check)
-    entry = _cache_entry(directory, "rewrite", {"select": _split(select), "ignore": _split(ignore)}, no_cache)
+    entry = _cache_entry(directory, "rewrite", {"select": _split(select), "ignore": _split(ignore),
+                                                "dependency": dependency}, no_cache)
     report = _from_cache(entry, directory, write)
     if report is None:
         transforms = transforms or _select(select, ignore)
         try:
-            report = Pipeline(transforms, jobs=jobs).run(str(directory), write=write,
-                                                         paths=entry.paths if entry else None)
+            report = Pipeline(transforms, jobs=jobs, dependency=dependency).run(
+                str(directory), write=write, paths=entry.paths if entry else None)
         except SourceError as exc:
             raise InputError(str(exc)) from None
         except KeyboardInterrupt:  # library use without run()'s handlers
@@ -197,7 +212,9 @@ Exit codes:
               help="Also scan the CPU and ROCm sources (csrc/cpu, csrc/rocm) with the detectors.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes (default: CPUs).")
 @click.option("--no-cache", is_flag=True, help="Neither use nor keep the report of an earlier run on this tree.")
-def check(directory: Path, fmt: str, select, ignore, all_backends: bool, jobs: int | None, no_cache: bool) -> None:
+@click.option("--dependency", is_flag=True, help="DIRECTORY is a source vLLM's build fetches (see rewrite).")
+def check(directory: Path, fmt: str, select, ignore, all_backends: bool, jobs: int | None, no_cache: bool,
+          dependency: bool) -> None:
     """List what remains to port in DIRECTORY (ported or not): every site a
     transform would rewrite and every site left to a person. Writes nothing."""
     from . import findings as F
@@ -205,8 +222,9 @@ def check(directory: Path, fmt: str, select, ignore, all_backends: bool, jobs: i
     settings = _settings(select=select, ignore=ignore, jobs=jobs)
     select, ignore, jobs = settings["select"], settings["ignore"], settings["jobs"]
 
-    check_tree(directory)
-    options = {"select": _split(select), "ignore": _split(ignore), "all_backends": all_backends}
+    check_tree(directory, dependency=dependency)
+    options = {"select": _split(select), "ignore": _split(ignore), "all_backends": all_backends,
+               "dependency": dependency}
     entry = _cache_entry(directory, "check", options, no_cache)
     report = _from_cache(entry, directory, False)
     if report is None or fmt == "sarif":  # SARIF describes each transform
@@ -215,7 +233,7 @@ def check(directory: Path, fmt: str, select, ignore, all_backends: bool, jobs: i
             transforms = [registry.widened(t) if not t.fixes else t for t in transforms]
     if report is None:
         try:
-            report = Pipeline(transforms, jobs=jobs).run(str(directory), write=False,
+            report = Pipeline(transforms, jobs=jobs, dependency=dependency).run(str(directory), write=False,
                                                          paths=entry.paths if entry else None)
         except SourceError as exc:
             raise InputError(str(exc)) from None

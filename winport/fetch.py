@@ -1,4 +1,5 @@
-"""Download a vLLM source release from the package index, verify it, cache it, unpack it safely.
+"""Download a vLLM source release (or a dependency's sources) from the package index,
+verify it, cache it, unpack it safely.
 
 The index is the one pip uses (:func:`index_url`: ``PIP_INDEX_URL``, then pip's
 configuration, then pip's own default), so a machine behind a mirror needs nothing
@@ -7,6 +8,11 @@ PEP 503 page's links); a download that does not match is deleted and refused.
 Archives are cached under the user cache folder (``WINPORT_CACHE_DIR`` overrides
 it) next to a ``.sha256`` file, so a cached release is verified and usable with no
 network. ``latest`` names the newest final release that has an sdist.
+
+The sources a vLLM build fetches at configure time are on the same index: CUTLASS's
+headers in the ``nvidia-cutlass`` wheel (under ``cutlass_library/source``) and
+flash-attention in the ``flash-attn`` sdist. :data:`DEPENDENCIES` names them;
+:func:`fetch_dependency` unpacks one into a folder shaped like its checkout.
 """
 
 from __future__ import annotations
@@ -23,10 +29,28 @@ import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
+import zipfile
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 PROJECT = "vllm"
 TIMEOUT = 60
+
+
+@dataclass(frozen=True)
+class Dependency:
+    """Where a dependency's sources are published: an index project, the kind of
+    file (``sdist`` or ``wheel``) and the folder inside it that is the checkout."""
+
+    project: str
+    kind: str
+    folder: str = ""  # inside the archive ("": the sdist's top folder)
+
+
+DEPENDENCIES = {
+    "cutlass": Dependency("nvidia-cutlass", "wheel", "cutlass_library/source"),
+    "flash-attn": Dependency("flash-attn", "sdist"),
+}
 
 
 class FetchError(Exception):
@@ -72,9 +96,9 @@ def _pip_config_index() -> str | None:
     return found.get("install") or found.get("global") or None
 
 
-def _index() -> dict:
-    """The index's page for vLLM as PEP 691 JSON (a PEP 503 HTML page is read into the same shape)."""
-    url = f"{index_url().rstrip('/')}/{PROJECT}/"
+def _index(project: str = PROJECT) -> dict:
+    """The index's page for ``project`` as PEP 691 JSON (a PEP 503 HTML page is read into the same shape)."""
+    url = f"{index_url().rstrip('/')}/{project}/"
     req = urllib.request.Request(url, headers={
         "Accept": "application/vnd.pypi.simple.v1+json, text/html;q=0.1"})
     try:
@@ -123,22 +147,43 @@ def latest_version() -> str:
     return str(max(found))
 
 
-def sdist_info(version: str) -> tuple[str, str, str]:
-    """(filename, url, sha256) of vLLM ``version``'s sdist on the index."""
-    index = _index()
-    wanted = f"{PROJECT}-{version}.tar.gz"
+def sdist_info(version: str, project: str = PROJECT, kind: str = "sdist") -> tuple[str, str, str]:
+    """(filename, url, sha256) of ``project`` ``version``'s sdist (or, with
+    ``kind="wheel"``, its pure-Python wheel) on the index."""
+    from packaging.utils import InvalidSdistFilename, InvalidWheelFilename, canonicalize_name
+    from packaging.utils import parse_sdist_filename, parse_wheel_filename
+    from packaging.version import InvalidVersion, Version
+
+    index = _index(project)
+    try:
+        wanted = Version(version)
+    except InvalidVersion:
+        raise FetchError(f"{version!r} is not a version") from None
+    seen = set(index.get("versions") or ())
     for f in index.get("files", []):
-        if f.get("filename") == wanted:
+        name = f.get("filename", "")
+        try:
+            if kind == "wheel" and name.endswith(".whl"):
+                found, v = parse_wheel_filename(name)[:2]
+            elif kind == "sdist" and name.endswith(".tar.gz"):
+                found, v = parse_sdist_filename(name)
+            else:
+                continue
+        except (InvalidSdistFilename, InvalidWheelFilename, InvalidVersion):
+            continue
+        if found != canonicalize_name(project):
+            continue
+        seen.add(str(v))
+        if v == wanted:
             sha = f.get("hashes", {}).get("sha256")
             if not sha:
-                raise FetchError(f"the index publishes no sha256 for {wanted}")
-            return wanted, f["url"], sha
-    versions = index.get("versions") or sorted({
-        f["filename"][len(PROJECT) + 1: -len(".tar.gz")]
-        for f in index.get("files", []) if f.get("filename", "").endswith(".tar.gz")})
-    near = difflib.get_close_matches(version, versions, n=5, cutoff=0.5)
+                raise FetchError(f"the index publishes no sha256 for {name}")
+            return name, f["url"], sha
+    label = "vLLM" if project == PROJECT else project
+    near = difflib.get_close_matches(version, sorted(seen), n=5, cutoff=0.5)
     hint = f"; nearest: {', '.join(near)}" if near else ""
-    raise FetchError(f"vLLM {version} has no source release on the index{hint}")
+    what = "source release" if kind == "sdist" else "wheel"
+    raise FetchError(f"{label} {version} has no {what} on the index{hint}")
 
 
 def _sha256(path: Path) -> str:
@@ -149,18 +194,19 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def download(version: str, progress: bool = False) -> Path:
-    """The verified sdist archive of ``version``, from the cache or the index;
-    ``progress``: show a progress bar on stderr while downloading."""
-    folder = cache_dir() / "sdists"
-    archive = folder / f"{PROJECT}-{version}.tar.gz"
+def download(version: str, progress: bool = False, project: str = PROJECT, kind: str = "sdist") -> Path:
+    """The verified sdist archive of ``version`` (of ``project``; ``kind="wheel"``: its
+    wheel), from the cache or the index; ``progress``: show a progress bar on stderr
+    while downloading."""
+    folder = cache_dir() / ("sdists" if kind == "sdist" else "wheels")
+    archive = folder / f"{project}-{version}{'.tar.gz' if kind == 'sdist' else '.whl'}"
     sidecar = archive.with_name(archive.name + ".sha256")
     if archive.exists() and sidecar.exists():
         if _sha256(archive) == sidecar.read_text().strip():
             return archive
         archive.unlink()  # corrupted cache entry
         sidecar.unlink()
-    filename, url, sha = sdist_info(version)
+    filename, url, sha = sdist_info(version, project, kind)
     folder.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".download-", dir=folder)
     try:
@@ -275,7 +321,57 @@ def unpack(archive: Path, dest: Path) -> Path:
     return dest
 
 
+def unpack_wheel(archive: Path, dest: Path, folder: str) -> Path:
+    """Unpack the files under ``folder`` of the wheel ``archive`` into ``dest`` (which
+    must not exist or be empty), checked and built aside like :func:`unpack`."""
+    dest = Path(dest).absolute()
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        raise FetchError(f"{dest}: already exists and is not an empty folder")
+    prefix = folder.strip("/") + "/"
+    try:
+        zf = zipfile.ZipFile(archive)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise FetchError(f"{archive}: not a readable wheel ({exc})") from None
+    with zf:
+        members = []
+        for info in zf.infolist():
+            name = PurePosixPath(info.filename)
+            if name.is_absolute() or ".." in name.parts or "\\" in info.filename or ":" in info.filename:
+                raise FetchError(f"unsafe path in archive: {info.filename!r}")
+            if info.filename.startswith(prefix) and not info.is_dir():
+                members.append((info, PurePosixPath(info.filename[len(prefix):])))
+        if not members:
+            raise FetchError(f"{archive.name}: no files under {folder}/")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}-", dir=dest.parent))
+        try:
+            for info, target in members:
+                out = tmp / target
+                out.parent.mkdir(parents=True, exist_ok=True)
+                with zf.open(info) as src, open(out, "wb") as fh:
+                    shutil.copyfileobj(src, fh)
+            if dest.exists():
+                dest.rmdir()
+            os.replace(tmp, dest)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    return dest
+
+
 def fetch(version: str, dest: str | os.PathLike, progress: bool = False) -> Path:
     """Download (or take from the cache) vLLM ``version`` and unpack it into ``dest``.
     ``progress``: a progress bar on stderr while downloading (on a terminal)."""
     return unpack(download(version, progress), Path(dest))
+
+
+def fetch_dependency(name: str, version: str, dest: str | os.PathLike, progress: bool = False) -> Path:
+    """Unpack the sources of dependency ``name`` (a key of :data:`DEPENDENCIES`) at
+    ``version`` into ``dest``, shaped like the project's own checkout."""
+    dep = DEPENDENCIES.get(name)
+    if dep is None:
+        raise FetchError(f"unknown dependency {name!r} (known: {', '.join(sorted(DEPENDENCIES))})")
+    archive = download(version, progress, dep.project, dep.kind)
+    if dep.kind == "wheel":
+        return unpack_wheel(archive, Path(dest), dep.folder)
+    return unpack(archive, Path(dest))

@@ -14,6 +14,7 @@ class Outcome(str, enum.Enum):
     NOT_NEEDED = "not-needed"  # the pattern does not occur
     DRIFTED = "drifted"  # an anchor the transform expects was not found
     FAILED = "failed"  # the transform could not finish: file left untouched
+    NOT_APPLICABLE = "not-applicable"  # the tree is not vLLM and the transform fixes vLLM only
 
     def __str__(self) -> str:  # pragma: no cover - trivial
         return self.value
@@ -26,6 +27,7 @@ _RANK = {
     Outcome.APPLIED: 2,
     Outcome.ALREADY: 1,
     Outcome.NOT_NEEDED: 0,
+    Outcome.NOT_APPLICABLE: -1,
 }
 
 
@@ -83,9 +85,12 @@ class TransformResult:
     files: list[FileResult] = field(default_factory=list)
     drift: str = ""  # set when an expected anchor is missing from the whole tree
     note: str = ""  # why the tree needs nothing from the transform (Transform.not_needed)
+    not_applicable: str = ""  # why the transform did not run on this tree (a dependency, not vLLM)
 
     @property
     def outcome(self) -> Outcome:
+        if self.not_applicable:
+            return Outcome.NOT_APPLICABLE
         if self.drift and not any(f.outcome is Outcome.FAILED for f in self.files):
             return Outcome.DRIFTED
         best = Outcome.NOT_NEEDED
@@ -113,6 +118,7 @@ class TransformResult:
             "outcome": self.outcome.value,
             "drift": self.drift,
             "note": self.note,
+            "not_applicable": self.not_applicable,
             "files": [f.to_json() for f in self.files if f.outcome is not Outcome.NOT_NEEDED or f.reported],
         }
 
@@ -130,6 +136,7 @@ class Report:
     files_scanned: int = 0
     limits: tuple[str, ...] = ()
     cached: bool = False  # taken from the cache of earlier runs (winport.cache)
+    tree: str = "vllm"  # the tree's kind (winport.trees): "vllm", "cutlass", "flash-attn", ...
 
     @property
     def changed_paths(self) -> list[str]:
@@ -148,6 +155,7 @@ class Report:
     def to_json(self) -> dict:
         return {
             "root": self.root,
+            "tree": self.tree,
             "written": self.written,
             "seconds": round(self.seconds, 3),
             "files_scanned": self.files_scanned,

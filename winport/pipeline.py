@@ -17,6 +17,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 import ahocorasick_rs
 
+from . import trees
 from .lang import treesitter
 from .model import FileResult, Outcome, Report, Site, TransformResult
 from .sources import SourceError, SourceFile, TreeLock, create_atomic, discover, read, write_atomic
@@ -84,9 +85,11 @@ class Pipeline:
     >>> report = Pipeline(registry.select()).run("vllm-src", write=False)
     """
 
-    def __init__(self, transforms: Sequence[Transform], jobs: int | None = None):
+    def __init__(self, transforms: Sequence[Transform], jobs: int | None = None, dependency: bool = False):
         self.transforms = list(transforms)
         self.jobs = jobs if jobs and jobs > 0 else (os.cpu_count() or 1)
+        #: the tree is a dependency of vLLM even if no known kind's markers say so
+        self.dependency = dependency
 
     # -- phases ---------------------------------------------------------------
     def candidates(self, root: str, grew: Callable[[list[FileWork]], None] | None = None,
@@ -131,17 +134,36 @@ class Pipeline:
         ``paths``: the tree's files as :func:`~winport.sources.discover` gives them,
         when the caller has them already.
 
+        The tree's kind (:func:`winport.trees.identify`) decides what runs: on vLLM every
+        transform; on a dependency (CUTLASS, flash-attention, ...) the portable ones over
+        its C/C++/CUDA files, the others being *not applicable*.
+
         A writing run holds ``.winport.lock`` in the tree; a second one stops with
         :class:`~winport.sources.TreeLocked`."""
         root = os.path.abspath(root)
-        if not write:
-            try:
-                return self._run(root, write, paths)
-            finally:
-                treesitter.forget()
+        kind = trees.identify(root, self.dependency)
+        if kind.is_vllm:
+            return self._run_unlocked(root, write, paths) if not write else self._run_locked(root, paths)
+        inner = Pipeline([t.on_tree(kind) for t in self.transforms if t.portable], self.jobs, dependency=True)
+        report = inner._run_unlocked(root, write, paths) if not write else inner._run_locked(root, paths)
+        ran = {t.id: t for t in report.transforms}
+        what = f"a {kind.label}" if kind is trees.OTHER else kind.label
+        why = f"the tree is {what}, not vLLM: this transform fixes vLLM's own files"
+        report.transforms = [ran.get(t.id) or TransformResult(t.id, t.seed, t.summary, not_applicable=why)
+                             for t in self.transforms]
+        report.tree, report.limits = kind.name, ()
+        return report
+
+    def _run_unlocked(self, root: str, write: bool, paths: Sequence[str] | None) -> Report:
+        try:
+            return self._run(root, write, paths)
+        finally:
+            treesitter.forget()
+
+    def _run_locked(self, root: str, paths: Sequence[str] | None) -> Report:
         try:
             with TreeLock(root):
-                return self._run(root, write, paths)
+                return self._run(root, True, paths)
         finally:
             treesitter.forget()
 

@@ -49,7 +49,10 @@ def summary(report: Report, verb: str = "changed") -> str:
     reported = sum(len(t.reported) for t in ts)
     drifted = sum(1 for t in ts if t.outcome is Outcome.DRIFTED)
     failed = sum(1 for t in ts if t.outcome is Outcome.FAILED)
-    return (f"winport: {len(ts)} transforms, {len(report.changed)} files {verb}, {sites} sites, "
+    ran = [t for t in ts if t.outcome is not Outcome.NOT_APPLICABLE]
+    tree = "" if report.tree == "vllm" else \
+        f" on a {report.tree} tree ({len(ts) - len(ran)} not applicable: they fix vLLM's own files)"
+    return (f"winport: {len(ran)} transforms{tree}, {len(report.changed)} files {verb}, {sites} sites, "
             f"{reported} reported, {drifted} drifted, {failed} failed "
             f"({report.files_scanned} files scanned in {report.seconds:.2f}s"
             + (", report from the cache)" if report.cached else ")"))

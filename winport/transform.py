@@ -198,12 +198,28 @@ class Transform:
     # False for a detector: it only reports what a person must port (`winport check`
     # lists its sites; `rewrite` shows them as reported).
     fixes: ClassVar[bool] = True
+    # True when the fix holds for any C++/CUDA code MSVC compiles, not only vLLM's: the
+    # transform then also runs on a dependency's tree (CUTLASS, flash-attention, ...),
+    # over every C, C++ and CUDA file of it (winport.trees).
+    portable: ClassVar[bool] = False
 
     # -- derived, cached per class ------------------------------------------
     def matcher(self) -> PathMatcher:
         """Which paths the transform reads (an instance may drop ``exclude``, as
         ``winport check --all-backends`` does for the detectors)."""
         return _path_matcher(self.globs, self.exclude)
+
+    def on_tree(self, kind: Any) -> "Transform":
+        """This transform as it runs on a tree of ``kind`` (a :class:`winport.trees.TreeKind`):
+        itself on vLLM; on a dependency, a copy reading the dependency's C/C++/CUDA files."""
+        if kind.is_vllm:
+            return self
+        from .trees import DEPENDENCY_SOURCES
+
+        adapted = type(self)()
+        adapted.globs = (DEPENDENCY_SOURCES,)
+        adapted.exclude = kind.exclude_globs()
+        return adapted
 
     @classmethod
     @functools.cache

@@ -36,6 +36,7 @@ class AltTokens(CppTransform):
     id = "cuda/alt-tokens"
     seed = "K6"
     summary = "alternative tokens `or`/`and`/`not`/... -> `||`/`&&`/`!`/... in code"
+    portable = True
     triggers = tuple(ALTERNATIVES)
     trigger_words = True
     triggers_in_code = True  # "or" and "and" fill comments

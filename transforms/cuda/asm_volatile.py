@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from winport.lang import treesitter
-from winport.lang.cpp import insert_after_includes, Space, execution_space, msvc_sees, space_macros, tree_space_macros
+from winport.lang.cpp import (insert_after_includes, Space, execution_space, msvc_sees, space_macros,
+                              tree_device_only_macros, tree_space_macros)
 from winport.transform import Context, CppTransform
 
 
@@ -53,21 +54,25 @@ class AsmVolatile(CppTransform):
     id = "cuda/asm-volatile"
     seed = "K5"
     summary = "`__asm__ __volatile__` -> `asm volatile` in device code; report GNU asm in host code"
+    portable = True
     triggers = ("__asm__", "__asm", "asm")
     trigger_words = True
 
     def plan(self, tree) -> dict:
-        """Attribute macros defined anywhere in the tree (`#define DINLINE __device__ ...`)."""
-        return tree_space_macros(tree)
+        """Attribute macros defined anywhere in the tree (`#define DINLINE __device__ ...`),
+        and the macros defined only for device passes (CUTLASS's `CUTE_ARCH_*_ENABLED`)."""
+        return {"macros": tree_space_macros(tree), "device_only": tree_device_only_macros(tree)}
 
     def rewrite(self, tree, ctx: Context) -> None:
-        macros = {**(ctx.plan or {}), **space_macros(tree.root_node)}
+        plan = ctx.plan or {}
+        macros = {**plan.get("macros", {}), **space_macros(tree.root_node)}
+        device_only = plan.get("device_only", frozenset())
         for node in treesitter.led_by(tree.root_node, ("asm", "__asm__", "__asm"), "gnu_asm_expression"):
             if not msvc_sees(node, device=True):
                 continue
-            space = execution_space(node, macros)
+            space = execution_space(node, macros, device_only)
             if space is not Space.DEVICE:
-                if msvc_sees(node):
+                if msvc_sees(node, device_only=device_only):
                     self._host(node, space, ctx, tree.root_node)
                 continue
             gnu = [c for c in _keyword_tokens(node) if c.type in _GNU_KEYWORDS]

@@ -61,6 +61,7 @@ class BoolDispatch(CppTransform):
     id = "cuda/bool-dispatch"
     seed = "K2"
     summary = "nested BOOL_SWITCH-style dispatch -> one generic lambda + explicit if/else tree"
+    portable = True
     triggers = ("const bool", "constexpr bool")  # the macro definitions; the plan names the files using them
 
     def plan(self, tree) -> dict:

@@ -57,6 +57,7 @@ class BuiltinClz(CppTransform):
     id = "cuda/builtin-clz"
     seed = "K4"
     summary = "`__builtin_clz*` -> a portable constexpr count of leading zeros under #ifdef _MSC_VER"
+    portable = True
     triggers = tuple(MACROS)
     trigger_words = True
 

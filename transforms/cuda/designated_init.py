@@ -61,6 +61,7 @@ class DesignatedInit(CppTransform):
     id = "cuda/designated-init"
     seed = "K3"
     summary = "C99 designated initializers -> positional ones when the aggregate type and order are proven"
+    portable = True
     # a brace or comma, any white space (new lines too), then `.name =`
     triggers = ("{",)
 

@@ -29,6 +29,7 @@ class DeviceStdMath(CppTransform):
     id = "cuda/device-std-math"
     seed = "K8"
     summary = "`std::isinf`/`isnan`/`isfinite` -> `isinf`/... in device code"
+    portable = True
     triggers = tuple(f"std::{f}" for f in FUNCTIONS)
 
     def plan(self, tree) -> dict:

@@ -110,6 +110,7 @@ class DirectivesInMacroArgs(CppTransform):
     id = "cuda/directives-in-macro-args"
     seed = "C1"
     summary = "#if/#else/#endif inside a macro call's arguments -> the call repeated once per branch"
+    portable = True
     triggers = ("#if",)
     triggers_in_code = True
 

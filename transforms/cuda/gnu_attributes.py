@@ -106,6 +106,7 @@ class GnuAttributes(CppTransform):
     id = "cuda/gnu-attributes"
     seed = "C2"
     summary = "__attribute__((aligned/always_inline/noinline/unused/...)) -> alignas, __forceinline__, [[...]]"
+    portable = True
     triggers = ("__attribute",)
     triggers_in_code = True
 

@@ -35,6 +35,7 @@ class Int128Vectors(CppTransform):
     id = "cuda/int128-vectors"
     seed = "K3"
     summary = "`__int128_t*` / `__int128_t smem[]` -> `int4` (16-byte vectors) where used as pointers"
+    portable = True
     triggers = ("__int128", "__uint128_t")
 
     def rewrite(self, tree, ctx: Context) -> None:

@@ -26,6 +26,7 @@ class Int64T(CppTransform):
     id = "cuda/int64-t"
     seed = "K3"
     summary = "`__int64_t`/`__uint64_t` -> `int64_t`/`uint64_t`"
+    portable = True
     triggers = ("__int64_t", "__uint64_t")
     trigger_words = True
 

@@ -55,6 +55,7 @@ class MathConstants(CppTransform):
     id = "cuda/math-constants"
     seed = "C3"
     summary = "M_PI-style constants -> glibc's values under #ifdef _MSC_VER where a file uses them"
+    portable = True
     triggers = tuple(sorted(GLIBC))
     trigger_words = True
 

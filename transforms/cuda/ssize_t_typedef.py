@@ -24,6 +24,7 @@ class SsizeTTypedef(MissingTypedef):
     id = "cuda/ssize-t"
     seed = "K10"
     summary = "`#include <BaseTsd.h>` + `typedef SSIZE_T ssize_t;` under #ifdef _MSC_VER"
+    portable = True
     triggers = ("ssize_t",)
     trigger_words = True
     type_name = "ssize_t"

@@ -26,6 +26,7 @@ class UintTypedef(MissingTypedef):
     id = "cuda/uint-typedef"
     seed = "K9"
     summary = "`typedef unsigned int uint;` under #ifdef _MSC_VER where uint is used as a type"
+    portable = True
     triggers = ("uint",)
     trigger_words = True
     type_name = "uint"

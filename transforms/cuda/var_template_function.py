@@ -42,26 +42,34 @@ class VarTemplateFunction(CppTransform):
     id = "cuda/var-template-function"
     seed = "K1"
     summary = "`__host__ __device__` variable templates -> constexpr function templates, every use `name<T>()`"
+    portable = True
     triggers = ()  # the plan finds the definitions and names every file to visit
 
     def plan(self, tree) -> dict:
         macros = tree_space_macros(tree)
         names: dict[str, str] = {}
+        converted: set[str] = set()  # function templates already: only their uses may need `()`
         for source in tree.sources(contains=b"constexpr"):
             if not _VARIABLE_TEMPLATE.search(source.body) and not _CONVERTED.search(source.body):
                 continue
             root = treesitter.parse(self.language, source.body).root_node
             local = {**macros, **space_macros(root)}
             for decl in _definitions(root, local):
-                names[_declarator(decl).child_by_field_name("declarator").text.decode()] = source.path
+                name = _declarator(decl).child_by_field_name("declarator").text.decode()
+                names[name] = source.path
+                converted.discard(name)
             for name in _converted(root, local):
-                names.setdefault(name, source.path)
+                if name not in names:
+                    names[name] = source.path
+                    converted.add(name)
         blocked: dict[str, list[str]] = {}
         files: set[str] = set()
         for name, home in names.items():
             for source in tree.sources(contains=name.encode()):
                 files.add(source.path)
                 root = treesitter.parse(self.language, source.body).root_node
+                if name in converted:
+                    continue  # nothing is converted: a use the rewrite cannot read is left as it is
                 for reason in _unsafe_uses(root, name):
                     blocked.setdefault(name, []).append(f"{source.path}:{reason}")
         return {"names": names, "blocked": blocked, "files": files}
@@ -99,10 +107,13 @@ class VarTemplateFunction(CppTransform):
     def _uses(self, root, name: str, ctx: Context) -> None:
         for node in _name_nodes(root, name):
             use = node.parent
-            if use is None or use.type != "template_function":
+            if use is None or use.type != "template_function" or any(a.is_error for a in _ancestors(use)):
                 continue
-            parent = use.parent
-            if parent is not None and parent.type == "call_expression" and parent.child_by_field_name("function") == use:
+            called = use  # `ns::name<T>` is called as a whole
+            while called.parent is not None and called.parent.type == "qualified_identifier":
+                called = called.parent
+            parent = called.parent
+            if parent is not None and parent.type == "call_expression" and parent.child_by_field_name("function") == called:
                 ctx.already(use, f"{name}<...>() is called already")
                 continue
             ctx.insert(use.end_byte, "()", f"{use.text.decode()} -> {use.text.decode()}()", where=use)

@@ -36,6 +36,7 @@ class FloatMacros(CppTransform):
 
     id = "detect/float-macros"
     summary = "report GCC's __FLT_MAX__-style macros, and INFINITY/NAN in device code"
+    portable = True
     triggers = ("_MAX__", "_MIN__", "_EPSILON__", "_DIG__", "_EXP__", "__SIZEOF_", "__BYTE_ORDER__",
                 "_ENDIAN__", "__CHAR_BIT__", "__BIGGEST_ALIGNMENT__", *SDK_BUILTINS)
     fixes = False

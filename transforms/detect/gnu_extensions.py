@@ -57,6 +57,7 @@ class GnuExtensions(CppTransform):
 
     id = "detect/gnu-extensions"
     summary = "report GCC builtins and __attribute__((...)) in host code MSVC compiles"
+    portable = True
     triggers = ("__builtin_", "__attribute")
     fixes = False
 

@@ -32,6 +32,7 @@ class PosixHeaders(CppTransform):
 
     id = "detect/posix-headers"
     summary = "report POSIX-only #include lines MSVC would see (unistd.h, sys/mman.h, dlfcn.h, ...)"
+    portable = True
     triggers = tuple(sorted(POSIX_HEADERS))
     fixes = False
 

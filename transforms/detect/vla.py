@@ -30,6 +30,7 @@ class VariableLengthArrays(CppTransform):
 
     id = "detect/vla"
     summary = "report variable-length arrays (int buf[n]) in host code MSVC compiles"
+    portable = True
     triggers = ("[",)
     fixes = False
     # ``type name[size]`` with a lower-case identifier starting the size: files without one are not parsed

@@ -157,22 +157,32 @@ def enclosing(node: ts.Node, *types: str) -> ts.Node | None:
 
 
 def _signature_words(func: ts.Node) -> Iterator[str]:
-    """Leaf texts of a function definition before its declarator (specifiers, macros)."""
+    """Leaf texts of a function definition before its declarator (specifiers, macros).
+    When the parser split the head off (``CUTLASS_DEVICE`` on its own line before
+    ``static T f()`` in a class parses as a separate, broken member), the words
+    between the previous ``;``, ``{`` or ``}`` and the definition count too."""
     declarator = func.child_by_field_name("declarator")
     for child in func.children:
         if declarator is not None and child.start_byte >= declarator.start_byte:
-            return
+            break
         for leaf in walk(child):
             if leaf.child_count == 0:
                 yield leaf.type if not leaf.is_named else leaf.text.decode()
+    parent = func.parent
+    if parent is not None and parent.has_error:
+        before = parent.text[:func.start_byte - parent.start_byte]
+        cut = max(before.rfind(b";"), before.rfind(b"{"), before.rfind(b"}"))
+        yield from (w.decode() for w in re.findall(rb"\w+", before[cut + 1:]))
 
 
-def execution_space(node: ts.Node, macros: dict[str, set[Space]] | None = None) -> Space:
+def execution_space(node: ts.Node, macros: dict[str, set[Space]] | None = None,
+                    device_only: frozenset[str] = frozenset()) -> Space:
     """Where the function around ``node`` runs: __global__/__device__ code is device
     code, ``__host__ __device__`` both, anything else host. Attribute macros
     (``macros``, e.g. from :func:`space_macros`) count like what they expand to.
-    Code inside ``#if defined(__CUDA_ARCH__)`` counts as device code."""
-    if _under_cuda_arch(node):
+    Code inside ``#if defined(__CUDA_ARCH__)`` counts as device code, and so does code
+    inside ``#if defined(M)`` for a macro of ``device_only`` (:func:`tree_device_only_macros`)."""
+    if _under_cuda_arch(node) or (device_only and excluded(node, {m: False for m in device_only})):
         return Space.DEVICE
     macros = KNOWN_SPACE_MACROS if macros is None else macros
     func = enclosing(node, "function_definition")
@@ -194,14 +204,52 @@ def _under_cuda_arch(node: ts.Node) -> bool:
     return excluded(node, _HOST_PASS)
 
 
-def msvc_sees(node: ts.Node, device: bool = False) -> bool:
+def msvc_sees(node: ts.Node, device: bool = False, device_only: frozenset[str] = frozenset()) -> bool:
     """False when a ``#if`` branch around ``node`` is certainly not compiled on
     Windows x64; True when it is or when a condition cannot be decided.
 
     ``device=False`` asks about MSVC itself (nvcc's host pass: ``__CUDA_ARCH__``
-    undefined); ``device=True`` about any pass of nvcc on Windows, the device
-    passes included (``__CUDA_ARCH__`` may be defined)."""
-    return not excluded(node, WINDOWS_DEVICE if device else MSVC)
+    undefined, and so the macros of ``device_only``); ``device=True`` about any pass
+    of nvcc on Windows, the device passes included (``__CUDA_ARCH__`` may be defined)."""
+    if device or not device_only:
+        return not excluded(node, WINDOWS_DEVICE if device else MSVC)
+    return not excluded(node, _Windows({**MSVC, **{m: False for m in device_only}}))
+
+
+def tree_device_only_macros(view) -> frozenset[str]:
+    """Macros a tree (a ``TreeView``) defines only inside branches nvcc's host pass
+    skips, such as CUTLASS's ``CUTE_ARCH_MMA_SM80_ENABLED`` under ``#if
+    defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800``: code under ``#if defined(M)``
+    is then device code. Computed once per run."""
+    return view.memo("cpp.device_only_macros", _tree_device_only_macros)
+
+
+def _tree_device_only_macros(view) -> frozenset[str]:
+    from . import treesitter
+
+    sites, elsewhere = [], set()
+    for source in view.sources(contains=b"define"):  # `#  define` too
+        names = [(m.start(1), m.end(1), m.group(1).decode()) for m in _DEFINED_NAME.finditer(source.body)]
+        if b"#if" not in source.body:
+            elsewhere.update(name for _, _, name in names)
+            continue
+        root = treesitter.parse("cpp", source.body).root_node
+        sites += [(name, root.descendant_for_byte_range(start, end)) for start, end, name in names]
+    # a macro defined only under another device-only macro is device-only too
+    # (CUTE_ARCH_MMA_SM90A_ENABLED under CUTLASS_ARCH_MMA_SM90A_ENABLED under __CUDA_ARCH__)
+    device: set[str] = set()
+    for _ in range(8):
+        assume = {**_HOST_PASS, **{m: False for m in device}}
+        inside, outside = set(), set(elsewhere)
+        for name, node in sites:
+            (inside if node is not None and excluded(node, assume) else outside).add(name)
+        if inside - outside == device:
+            break
+        device = inside - outside
+    return frozenset(device)
+
+
+_DEFINED_NAME = re.compile(rb"^[ \t]*#[ \t]*define[ \t]+(\w+)", re.M)
 
 
 # GCC's predefined limit and layout macros (``__FLT_MAX__``, ``__SIZEOF_POINTER__``, ...):
