@@ -7,6 +7,7 @@ catalogue id (B4, K5, ...) refers to the patch reference the fixes come from.
 
 from .build.cmake_path_slashes import CMakePathSlashes
 from .build.cuda_toolkit_root import CudaToolkitRoot
+from .build.dependency_hook import DependencyHook
 from .build.flash_attn_files import FlashAttnFiles
 from .build.link_cublas import LinkCublas
 from .build.msvc_flags import MsvcFlags
@@ -61,6 +62,7 @@ ALL = (
     NvccExe,
     FlashAttnFiles,
     WindowsExtensions,
+    DependencyHook,
     VarTemplateFunction,
     BoolDispatch,
     DirectivesInMacroArgs,
