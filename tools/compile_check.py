@@ -73,7 +73,12 @@ def changed_files(pristine: str, ported: str) -> list[str]:
                   if read_bytes(pristine, "csrc/" + p) != read_bytes(ported, "csrc/" + p))
 
 
-def touched_units(pristine: str, ported: str) -> tuple[list[Unit], dict[str, list[str]]]:
+_CUTLASS_INCLUDE = re.compile(rb'^[ \t]*#[ \t]*include[ \t]*[<"](?:cutlass|cute)/', re.M)
+
+
+def touched_units(pristine: str, ported: str, cutlass: bool = False) -> tuple[list[Unit], dict[str, list[str]]]:
+    """The units the port touched; ``cutlass``: also those that include CUTLASS or CuTe
+    headers (ported apart, ``--cutlass-ported``)."""
     from winport.scope import cuda_scope, include_closure
 
     cmakelists = read_bytes(pristine, "CMakeLists.txt")
@@ -87,6 +92,8 @@ def touched_units(pristine: str, ported: str) -> tuple[list[Unit], dict[str, lis
     for target, units in scope.targets.items():
         for unit in units:
             hit = sorted(closure[unit] & changed)
+            if cutlass and any(_CUTLASS_INCLUDE.search(read_bytes(ported, p) or b"") for p in closure[unit]):
+                hit.append("CUTLASS headers (--cutlass-ported)")
             if hit and not any(u.path == unit for u in out):
                 out.append(Unit(unit, target, hit))
     return out, scope.definitions
@@ -114,10 +121,15 @@ def toolchain(python: str, nvcc: str) -> dict:
     includes.append(py_include)
     # CUTLASS, which the build fetches: the nvidia-cutlass wheel carries its headers
     source = os.path.join(cutlass, "source") if cutlass else None
-    if source and os.path.isdir(os.path.join(source, "include")):
-        includes += [os.path.join(source, "include"), os.path.join(source, "tools", "util", "include"),
-                     os.path.join(source, "examples", "77_blackwell_fmha"), os.path.join(source, "examples", "common")]
-    return {"includes": includes, "torch": torch_dir, "cutlass": source, "cuda": cuda_includes(nvcc)}
+    found = cutlass_includes(source) if source and os.path.isdir(os.path.join(source, "include")) else []
+    return {"includes": includes, "torch": torch_dir, "cutlass": source, "cutlass_includes": found,
+            "cuda": cuda_includes(nvcc)}
+
+
+def cutlass_includes(source: str) -> list[str]:
+    """The include folders vLLM's build takes from a CUTLASS checkout."""
+    return [os.path.join(source, "include"), os.path.join(source, "tools", "util", "include"),
+            os.path.join(source, "examples", "77_blackwell_fmha"), os.path.join(source, "examples", "common")]
 
 
 def cuda_includes(nvcc: str) -> list[str]:
@@ -130,7 +142,9 @@ def cuda_includes(nvcc: str) -> list[str]:
 
 
 def command(unit: Unit, tree: str, out: str, defs: list[str], tc: dict, args) -> list[str]:
-    incs = [f"-I{os.path.join(tree, 'csrc')}", f"-I{tree}"] + [f"-I{i}" for i in tc["includes"]]
+    ported = tree == getattr(args, "ported", None) and getattr(args, "cutlass_ported", None)
+    cutlass = cutlass_includes(args.cutlass_ported) if ported else tc.get("cutlass_includes", [])
+    incs = [f"-I{os.path.join(tree, 'csrc')}", f"-I{tree}"] + [f"-I{i}" for i in (*tc["includes"], *cutlass)]
     ds = [f"-D{d}" for d in defs]
     src = os.path.join(tree, unit.path)
     if unit.path.endswith(".cu"):
@@ -199,19 +213,29 @@ def main(argv=None) -> int:
     ap.add_argument("--json", help="write the per-unit results here (with --list: the units to compile)")
     ap.add_argument("--resume", help="keep the verdicts of this earlier --json file (timeouts are retried)")
     ap.add_argument("--units", help="compile the units a --list --json run wrote (where winport is not installed)")
+    ap.add_argument("--cutlass-ported", metavar="DIR",
+                    help="a CUTLASS checkout ported with `winport rewrite DIR` (from the same nvidia-cutlass wheel): "
+                         "the ported tree compiles against it instead of the wheel's headers, and units that include "
+                         "CUTLASS count as touched")
     args = ap.parse_args(argv)
     for d in (args.pristine, args.ported):
         if not os.path.isdir(d):
             print(f"error: {d}: not a folder", file=sys.stderr)
             return 2
     args.pristine, args.ported = os.path.abspath(args.pristine), os.path.abspath(args.ported)
+    if args.cutlass_ported:
+        args.cutlass_ported = os.path.abspath(args.cutlass_ported)
+        if not os.path.isfile(os.path.join(args.cutlass_ported, "include", "cutlass", "cutlass.h")):
+            print(f"error: {args.cutlass_ported}: not a CUTLASS checkout (no include/cutlass/cutlass.h)",
+                  file=sys.stderr)
+            return 2
     if args.units:
         with open(args.units) as fh:
             plan = json.load(fh)
         units = [Unit(u["path"], u["target"], u["changed"]) for u in plan["units"]]
         definitions, touched = plan["definitions"], plan["touched"]
     else:
-        units, definitions = touched_units(args.pristine, args.ported)
+        units, definitions = touched_units(args.pristine, args.ported, cutlass=bool(args.cutlass_ported))
         touched = len(units)
     if args.only:
         units = [u for u in units if any(fnmatch.fnmatchcase(u.path, g) for g in args.only)]

@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import re
+
 from winport.lang import treesitter
 from winport.lang.cpp import Space, execution_space, msvc_sees, space_macros, tree_space_macros
 from winport.transform import Context, CppTransform
 
 FUNCTIONS = ("isinf", "isnan", "isfinite")
+# a function of that name defined in the tree (CUTLASS's `cutlass::isfinite(half_t)`)
+_OWN = re.compile(rb"\b(isinf|isnan|isfinite)\s*\([^;{()]*\)\s*(?:const\s*)?\{")
 
 
 class DeviceStdMath(CppTransform):
@@ -23,7 +27,11 @@ class DeviceStdMath(CppTransform):
 
     Rewrite:
     `std::isinf(x)` becomes `isinf(x)`. In device code both names resolve to
-    CUDA's device functions on Linux, so the result is the same there.
+    CUDA's device functions on Linux, so the result is the same there. Where
+    the tree defines a function of the same name (CUTLASS's
+    `cutlass::isfinite` for its own types), an unqualified call inside that
+    namespace would find only that one: the call becomes `::isfinite(x)`,
+    CUDA's global overloads.
     """
 
     id = "cuda/device-std-math"
@@ -33,10 +41,14 @@ class DeviceStdMath(CppTransform):
     triggers = tuple(f"std::{f}" for f in FUNCTIONS)
 
     def plan(self, tree) -> dict:
-        return tree_space_macros(tree)
+        own = {m.group(1).decode() for source in tree.sources(contains=b"{") if b"is" in source.body
+               for m in _OWN.finditer(source.body)}
+        return {"macros": tree_space_macros(tree), "own": sorted(own)}
 
     def rewrite(self, tree, ctx: Context) -> None:
-        macros = {**(ctx.plan or {}), **space_macros(tree.root_node)}
+        plan = ctx.plan or {}
+        macros = {**plan.get("macros", {}), **space_macros(tree.root_node)}
+        own = set(plan.get("own", ()))
         query = "(call_expression function: (qualified_identifier) @q)"
         for _, q in treesitter.captures(self.language, query, tree.root_node):
             text = q.text.decode().replace(" ", "")
@@ -44,4 +56,5 @@ class DeviceStdMath(CppTransform):
                 continue
             if execution_space(q, macros) is Space.HOST:
                 continue
-            ctx.replace_node(q, text[5:], f"{text} -> {text[5:]} in device code")
+            name = text[5:] if text[5:] not in own else "::" + text[5:]
+            ctx.replace_node(q, name, f"{text} -> {name} in device code")
