@@ -250,3 +250,27 @@ def test_windows_extension_block_skips_only_on_windows(platform, require_rust, m
         err = capsys.readouterr().err
         assert "not building vllm.vllm_flash_attn._vllm_fa3_C, vllm._flashmla_C" in err
         assert ("Rust frontend" in err) == (not require_rust)
+
+
+@pytest.mark.parametrize("platform, found", [("linux", ["_rust_frontend.abi3.so"]),
+                                             ("win32", ["_rust_frontend.cp311-win_amd64.pyd"])])
+def test_pyd_extension_patterns_by_platform(platform, found, tmp_path):
+    """The rewritten glob and regex of setup.py (0.26-shaped fixture) find the Rust
+    extension modules as each platform names them, and only those."""
+    from winport.examples import cases
+
+    case = next(c for c in cases("build/pyd-extensions") if c.name == "rust-extension-patterns")
+    module = ast.parse(case.files("after")["setup.py"].decode())
+    wanted = {"PRECOMPILED_RUST_EXTENSION_MEMBER_REGEX", "get_precompiled_rust_extension_paths"}
+    nodes = [n for n in module.body if (isinstance(n, ast.FunctionDef) and n.name in wanted)
+             or (isinstance(n, ast.Assign) and n.targets[0].id in wanted)]
+    assert len(nodes) == 2
+    (tmp_path / "vllm").mkdir()
+    for name in ("_rust_frontend.abi3.so", "_rust_frontend.cp311-win_amd64.pyd", "_C.abi3.so"):
+        (tmp_path / "vllm" / name).write_bytes(b"")
+    scope = {"sys": fake_sys(platform), "re": re, "ROOT_DIR": tmp_path, "Path": Path}
+    exec(compile(ast.Module(nodes, []), "setup.py", "exec"), scope)
+    assert [p.name for p in scope["get_precompiled_rust_extension_paths"]()] == found
+    regex = scope["PRECOMPILED_RUST_EXTENSION_MEMBER_REGEX"]
+    assert [bool(regex.match(f"vllm/{n}")) for n in ("_rust_frontend.abi3.so", "_rust_frontend.cp311-win_amd64.pyd")] \
+        == [platform == "linux", platform == "win32"]

@@ -12,6 +12,7 @@ from .build.flash_attn_files import FlashAttnFiles
 from .build.link_cublas import LinkCublas
 from .build.msvc_flags import MsvcFlags
 from .build.nvcc_exe import NvccExe
+from .build.pyd_extensions import PydExtensions
 from .build.quote_real_path import QuoteRealPath
 from .build.target_device import TargetDevice
 from .build.windows_extensions import WindowsExtensions
@@ -62,6 +63,7 @@ ALL = (
     NvccExe,
     FlashAttnFiles,
     WindowsExtensions,
+    PydExtensions,
     DependencyHook,
     VarTemplateFunction,
     BoolDispatch,
