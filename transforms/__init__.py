@@ -34,6 +34,7 @@ from .cuda.uint_typedef import UintTypedef
 from .cuda.var_template_function import VarTemplateFunction
 from .detect.float_macros import FloatMacros
 from .detect.generator_shell import GeneratorShell
+from .detect.optional_extensions import OptionalExtensions
 from .detect.gnu_extensions import GnuExtensions
 from .detect.posix_calls import PosixCalls
 from .detect.posix_headers import PosixHeaders
@@ -102,6 +103,7 @@ ALL = (
     VariableLengthArrays,
     PosixCalls,
     GeneratorShell,
+    OptionalExtensions,
 )
 
 __all__ = ["ALL"]
