@@ -25,6 +25,7 @@ from .cuda.device_std_math import DeviceStdMath
 from .cuda.directives_in_macro_args import DirectivesInMacroArgs
 from .cuda.flat_kernel_selector import FlatKernelSelector
 from .cuda.gnu_attributes import GnuAttributes
+from .cuda.host_device_calls_host import HostDeviceCallsHost
 from .cuda.int64_t import Int64T
 from .cuda.int128_vectors import Int128Vectors
 from .cuda.math_constants import MathConstants
@@ -80,6 +81,7 @@ ALL = (
     SsizeTTypedef,
     FlatKernelSelector,
     GnuAttributes,
+    HostDeviceCallsHost,
     MathConstants,
     PosixCompat,
     FcntlLock,
