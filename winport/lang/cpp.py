@@ -182,7 +182,8 @@ def execution_space(node: ts.Node, macros: dict[str, set[Space]] | None = None,
     (``macros``, e.g. from :func:`space_macros`) count like what they expand to.
     Code inside ``#if defined(__CUDA_ARCH__)`` counts as device code, and so does code
     inside ``#if defined(M)`` for a macro of ``device_only`` (:func:`tree_device_only_macros`)."""
-    if _under_cuda_arch(node) or (device_only and excluded(node, {m: False for m in device_only})):
+    if _under_cuda_arch(node) or (device_only and excluded(
+            node, _Windows({**_HOST_PASS, **{m: False for m in device_only}}))):
         return Space.DEVICE
     macros = KNOWN_SPACE_MACROS if macros is None else macros
     func = enclosing(node, "function_definition")
@@ -239,7 +240,7 @@ def _tree_device_only_macros(view) -> frozenset[str]:
     # (CUTE_ARCH_MMA_SM90A_ENABLED under CUTLASS_ARCH_MMA_SM90A_ENABLED under __CUDA_ARCH__)
     device: set[str] = set()
     for _ in range(8):
-        assume = {**_HOST_PASS, **{m: False for m in device}}
+        assume = _Windows({**_HOST_PASS, **{m: False for m in device}})
         inside, outside = set(), set(elsewhere)
         for name, node in sites:
             (inside if node is not None and excluded(node, assume) else outside).add(name)
@@ -259,18 +260,28 @@ GCC_PREDEFINED = re.compile(r"__(?:(?:FLT|DBL|LDBL)_(?:MAX|MIN|EPSILON|DENORM_MI
                             r"|SIZEOF_\w+|BYTE_ORDER|ORDER_(?:LITTLE|BIG)_ENDIAN|CHAR_BIT|BIGGEST_ALIGNMENT)__")
 
 
+# what nvcc defines only in a device pass for an architecture (``__CUDA_ARCH_FEAT_SM90_ALL``,
+# ``__CUDA_ARCH_SPECIFIC__``, ...): undefined wherever ``__CUDA_ARCH__`` is
+_DEVICE_PASS_ONLY = re.compile(r"__CUDA_ARCH_(?:FEAT_\w+|SPECIFIC__|FAMILY_SPECIFIC__|LIST__)")
+
+
 class _Windows(dict):
-    """Macro assumptions for Windows: the listed names, and GCC's predefined macros undefined."""
+    """Macro assumptions for Windows: the listed names, and GCC's predefined macros undefined
+    (and, when ``__CUDA_ARCH__`` is, nvcc's other device-pass macros)."""
 
     def get(self, name, default=None):
         if name in self:
             return self[name]
-        return False if GCC_PREDEFINED.fullmatch(name) else default
+        if GCC_PREDEFINED.fullmatch(name):
+            return False
+        if dict.get(self, "__CUDA_ARCH__", None) is False and _DEVICE_PASS_ONLY.fullmatch(name):
+            return False
+        return default
 
 
 MSVC = _Windows({**{n: True for n in MSVC_DEFINED}, **{n: False for n in MSVC_UNDEFINED}})
 WINDOWS_DEVICE = _Windows({n: v for n, v in MSVC.items() if n != "__CUDA_ARCH__"})
-_HOST_PASS = {"__CUDA_ARCH__": False}
+_HOST_PASS = _Windows({"__CUDA_ARCH__": False})
 
 
 def excluded(node: ts.Node, assume: dict[str, bool]) -> bool:
