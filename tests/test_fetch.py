@@ -166,3 +166,12 @@ def test_wheel_with_unsafe_member_is_refused(tmp_path):
     with pytest.raises(F.FetchError, match="unsafe path"):
         F.unpack_wheel(bad, tmp_path / "out", "cutlass_library/source")
     assert not (tmp_path / "out").exists() and not (tmp_path / "evil.h").exists()
+
+
+def test_cli_fetches_a_dependency(index, tmp_path):
+    dest = tmp_path / "cutlass"
+    res = CliRunner().invoke(main, ["fetch", "--dependency", "cutlass", "-q", "4.2.0.0", str(dest)])
+    assert res.exit_code == 0, res.output
+    assert (dest / "include/cutlass/cutlass.h").exists()
+    res = CliRunner().invoke(main, ["fetch", "--dependency", "nccl", "1.0", str(tmp_path / "x")])
+    assert res.exit_code == 2 and "unknown dependency 'nccl'" in res.output

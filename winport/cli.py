@@ -269,10 +269,23 @@ def _fetch(version: str, dest: Path | None, quiet: bool) -> str:
 @click.argument("version")
 @click.argument("dest", required=False, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def fetch(version: str, dest: Path | None, quiet: bool) -> None:
+@click.option("--dependency", metavar="NAME",
+              help="Fetch a source vLLM's build fetches instead: cutlass (the nvidia-cutlass wheel's headers) or "
+                   "flash-attn (its sdist), at VERSION.")
+def fetch(version: str, dest: Path | None, quiet: bool, dependency: str | None) -> None:
     """Download vLLM VERSION's source release (or the newest, with "latest") from
     the package index pip uses (sha256-verified, cached) and unpack it into DEST
     (default: ./vllm-VERSION)."""
+    if dependency:
+        from .fetch import FetchError, fetch_dependency
+
+        dest = dest or Path(f"{dependency}-{version}")
+        try:
+            fetch_dependency(dependency, version, dest, progress=not quiet and sys.stderr.isatty())
+        except FetchError as exc:
+            raise InputError(str(exc)) from None
+        click.echo(f"winport: fetched {dependency} {version} into {dest}")
+        return
     version = _fetch(version, dest, quiet)
     click.echo(f"winport: fetched vLLM {version} into {dest or Path(f'vllm-{version}')}")
 
