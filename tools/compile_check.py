@@ -16,6 +16,10 @@ A unit that does not compile from the pristine tree is *skipped* with the reason
 one that compiles before and not after is a *regression*. The last line reads
 ``touched N, compiled before B, after A, regressions R, skipped S``; the exit status
 is 1 when R > 0, 2 on bad input.
+
+With ``--cutlass-ported DIR`` (a copy of the wheel's CUTLASS ported with ``winport
+rewrite DIR``) the ported tree compiles against DIR instead of the wheel's headers,
+and every unit that includes CUTLASS or CuTe counts as touched.
 """
 
 from __future__ import annotations
