@@ -274,3 +274,40 @@ def test_pyd_extension_patterns_by_platform(platform, found, tmp_path):
     regex = scope["PRECOMPILED_RUST_EXTENSION_MEMBER_REGEX"]
     assert [bool(regex.match(f"vllm/{n}")) for n in ("_rust_frontend.abi3.so", "_rust_frontend.cp311-win_amd64.pyd")] \
         == [platform == "linux", platform == "win32"]
+
+
+@pytest.mark.parametrize("windows", [True, False])
+def test_dependency_hooks_of_the_real_cmake_files(ported, tmp_path, windows):
+    """Every hook build/dependency-hook put into the release's CMake files, run by cmake
+    (script mode) with the dependency's *_SOURCE_DIR set: on Windows each calls winport on
+    its folder, once per dependency however many sites hook it; elsewhere none runs."""
+    hooks = []
+    for path in sorted(ported.root.glob("cmake/**/*.cmake")) + [ported.root / "CMakeLists.txt"]:
+        text = path.read_text()
+        hooks += re.findall(r'winport_port_dependency\((\S+) "\$\{([\w-]+)\}"\)', text)
+    names = {name for name, _ in hooks}
+    assert {"cutlass", "vllm-flash-attn", "flashmla", "qutlass", "triton_kernels"} <= names
+    fake = tmp_path / "python"
+    log = tmp_path / "calls.log"
+    fake.write_text(f'#!/bin/sh\necho "$@" >> "{log}"\n')
+    fake.chmod(0o755)
+    lines = [f'set(CMAKE_SOURCE_DIR "{ported.root}")', f'set(Python_EXECUTABLE "{fake}")']
+    if windows:
+        lines.append("set(WIN32 1)")
+    for name, var in hooks:
+        folder = tmp_path / "deps" / name
+        folder.mkdir(parents=True, exist_ok=True)
+        lines += [f'set({var} "{folder}")', "if(WIN32)",
+                  f'  include("${{CMAKE_SOURCE_DIR}}/cmake/winport_dependencies.cmake")',
+                  f'  winport_port_dependency({name} "${{{var}}}")', "endif()"]
+    work = tmp_path / "build"
+    work.mkdir()
+    script = tmp_path / "hooks.cmake"
+    script.write_text("\n".join(lines) + "\n")
+    out = subprocess.run(["cmake", "-P", str(script)], capture_output=True, text=True, cwd=work)
+    assert out.returncode == 0, out.stderr
+    calls = log.read_text().splitlines() if log.exists() else []
+    if not windows:
+        assert calls == [] and "winport" not in out.stderr + out.stdout
+        return
+    assert sorted(calls) == sorted(f"-m winport rewrite --strict --dependency {tmp_path / 'deps' / n}" for n in names)
