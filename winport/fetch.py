@@ -17,6 +17,7 @@ flash-attention in the ``flash-attn`` sdist. :data:`DEPENDENCIES` names them;
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import hashlib
 import html
@@ -278,6 +279,24 @@ def _inside(path: PurePosixPath, top: str) -> bool:
     return bool(parts) and parts[0] == top and len(parts) > 1
 
 
+@contextlib.contextmanager
+def _built_aside(dest: Path):
+    """A temporary sibling of ``dest`` (which must not exist or be empty) to build a
+    tree in; renamed to ``dest`` when the block succeeds, removed when it fails."""
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        raise FetchError(f"{dest}: already exists and is not an empty folder")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}-", dir=dest.parent))
+    try:
+        yield tmp
+        if dest.exists():
+            dest.rmdir()
+        os.replace(tmp, dest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
 def unpack(archive: Path, dest: Path) -> Path:
     """Unpack the sdist's top folder into ``dest`` (which must not exist or be empty).
 
@@ -293,9 +312,7 @@ def unpack(archive: Path, dest: Path) -> Path:
         raise FetchError(f"{archive}: not a readable tar archive ({exc})") from None
     with tar:
         members = [(m, _member_target(m)) for m in tar.getmembers()]
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}-", dir=dest.parent))
-        try:
+        with _built_aside(dest) as tmp:
             for member, target in members:
                 if target is None:
                     continue
@@ -312,12 +329,6 @@ def unpack(archive: Path, dest: Path) -> Path:
                     with tar.extractfile(member) as src, open(out, "wb") as fh:  # type: ignore[union-attr]
                         shutil.copyfileobj(src, fh)
                     os.chmod(out, 0o755 if member.mode & 0o111 else 0o644)
-            if dest.exists():
-                dest.rmdir()
-            os.replace(tmp, dest)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
     return dest
 
 
@@ -342,20 +353,12 @@ def unpack_wheel(archive: Path, dest: Path, folder: str) -> Path:
                 members.append((info, PurePosixPath(info.filename[len(prefix):])))
         if not members:
             raise FetchError(f"{archive.name}: no files under {folder}/")
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}-", dir=dest.parent))
-        try:
+        with _built_aside(dest) as tmp:
             for info, target in members:
                 out = tmp / target
                 out.parent.mkdir(parents=True, exist_ok=True)
                 with zf.open(info) as src, open(out, "wb") as fh:
                     shutil.copyfileobj(src, fh)
-            if dest.exists():
-                dest.rmdir()
-            os.replace(tmp, dest)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
     return dest
 
 
