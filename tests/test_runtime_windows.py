@@ -128,3 +128,30 @@ def test_scheduler_calls_answer_on_windows(windows):
            "is False else len(os.sched_getaffinity(0)))"
     result = call("runtime/posix-syscalls/distributed-utils", "vllm/distributed/utils.py", code, windows=windows)
     assert result["ok"] and result["result"] == "True", result
+
+
+@pytest.mark.parametrize("windows", [True, False], ids=["win32", "linux"])
+def test_shared_files_go_to_the_temp_folder_on_windows(windows):
+    code = """
+    import sys, tempfile
+    region = SharedOffloadRegion("e0", 2)
+    result = (sys.platform, region.mmap_path == tempfile.gettempdir() + "/vllm_offload_e0.mmap",
+              region.mmap_path, region.segments[1].endswith(".mmap.1"))
+    """
+    result = call("runtime/dev-shm/offload-broadcast-snapshot", "vllm/v1/kv_offload/cpu/shared_offload_region.py",
+                  code, windows=windows)
+    assert result["ok"], result
+    if windows:
+        assert result["result"].startswith("('win32', True,") and result["result"].endswith("True)")
+    else:
+        assert result["result"] == "('linux', False, '/dev/shm/vllm_offload_e0.mmap', True)"
+
+
+@pytest.mark.parametrize("windows", [True, False], ids=["win32", "linux"])
+def test_shm_free_space_check_reads_a_folder_that_exists(windows):
+    code = "import os\nresult = (SHM_PATH, os.path.isdir(SHM_PATH), check_shm_free_space(1))"
+    result = call("runtime/dev-shm/offload-broadcast-snapshot",
+                  "vllm/distributed/device_communicators/shm_broadcast.py", code, windows=windows)
+    assert result["ok"], result
+    assert result["result"].endswith(", True, True)")
+    assert ("/dev/shm" in result["result"]) != windows

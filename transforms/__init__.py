@@ -42,6 +42,7 @@ from .detect.posix_headers import PosixHeaders
 from .detect.vla import VariableLengthArrays
 from .runtime.attention_backend import AttentionBackend
 from .runtime.binary_open import BinaryOpen
+from .runtime.dev_shm import DevShm
 from .runtime.fake_cpu_backend import FakeCpuBackend
 from .runtime.fcntl_lock import FcntlLock
 from .runtime.flashinfer_requirements import FlashinferRequirements
@@ -98,6 +99,7 @@ ALL = (
     PosixSignals,
     PosixSyscalls,
     BinaryOpen,
+    DevShm,
     # detectors: reported, not rewritten
     PosixHeaders,
     GnuExtensions,
