@@ -180,7 +180,7 @@ def rewrite(directory: Path, version: str | None, show_diff: bool, check: bool, 
     out_err = show_diff  # the diff owns stdout
     verb = "changed" if write else "would change"
     click.echo(render.table(report, verb), err=out_err)
-    if write and any(t.outcome is Outcome.APPLIED for t in report.transforms):
+    if write and report.tree == "vllm" and any(t.outcome is Outcome.APPLIED for t in report.transforms):
         click.echo(render.limits(report), err=out_err)
         if report.changed:
             click.echo(render.next_steps(directory), err=out_err)
