@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import run
-from transforms.build.msvc_flags import BLOCK
+from winport.transforms.build.msvc_flags import BLOCK
 
 if shutil.which("cmake") is None and os.environ.get("WINPORT_REQUIRE_CMAKE"):
     raise RuntimeError("WINPORT_REQUIRE_CMAKE is set but cmake is not installed")
