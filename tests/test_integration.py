@@ -26,9 +26,10 @@ pytestmark = pytest.mark.integration
 # is for the sources the build fetches (CUTLASS), not vLLM's own
 NOT_NEEDED = {
     "0.14.1": {"cuda/gnu-attributes", "cuda/directives-in-macro-args", "cuda/posix-compat",
-               "build/pyd-extensions", "cuda/host-device-calls-host", "runtime/dev-shm"},
+               "build/pyd-extensions", "cuda/host-device-calls-host", "runtime/dev-shm",
+               "runtime/zmq-ipc-endpoints"},
     "0.18.0": {"cuda/directives-in-macro-args", "cuda/posix-compat", "build/pyd-extensions",
-               "cuda/host-device-calls-host", "runtime/dev-shm"},
+               "cuda/host-device-calls-host", "runtime/dev-shm", "runtime/zmq-ipc-endpoints"},
     "0.26.0": {"cuda/designated-init", "cuda/host-device-calls-host"},
     "0.33.0": {"cuda/designated-init", "cuda/host-device-calls-host"},
 }

@@ -110,6 +110,14 @@ def test_killpg_kills_the_process_tree(windows):
 
 
 @pytest.mark.parametrize("windows", [True, False], ids=["win32", "linux"])
+def test_killpg_of_a_session_leader_kills_its_group(windows):
+    code = KILL_TREE.replace("stop_server(proc)", "abort_group(proc.pid)")
+    result = call(*SIGNALS, code, windows=windows)
+    assert result["ok"], result
+    assert result["result"] == "(-9, False)"
+
+
+@pytest.mark.parametrize("windows", [True, False], ids=["win32", "linux"])
 def test_signal_handlers_reach_the_loop(windows):
     result = call(*SIGNALS, HANDLERS, windows=windows)
     assert result["ok"], result
@@ -128,6 +136,25 @@ def test_scheduler_calls_answer_on_windows(windows):
            "is False else len(os.sched_getaffinity(0)))"
     result = call("runtime/posix-syscalls/distributed-utils", "vllm/distributed/utils.py", code, windows=windows)
     assert result["ok"] and result["result"] == "True", result
+
+
+@pytest.mark.parametrize("windows", [True, False], ids=["win32", "linux"])
+def test_user_ids_answer_as_windows_stat_does(windows):
+    # Windows' os.stat() reports st_uid 0: the id calls answer 0 there; Linux asks the system
+    code = """
+import os, tempfile
+with tempfile.NamedTemporaryFile() as f:
+    mine = owned_by_me(f.name) if hasattr(os, "getuid") else None  # the simulation keeps Linux owners
+result = (privileged(["ls"]), hasattr(os, "geteuid"), mine)
+"""
+    result = call("runtime/posix-syscalls/distributed-utils", "vllm/distributed/utils.py", code, windows=windows)
+    assert result["ok"], result
+    if windows:
+        assert result["result"] == "(['ls'], False, None)"
+    else:
+        import os
+        expected = ["ls"] if os.geteuid() == 0 else ["sudo", "-n", "ls"]
+        assert result["result"] == f"({expected!r}, True, True)"
 
 
 @pytest.mark.parametrize("windows", [True, False], ids=["win32", "linux"])
@@ -155,3 +182,82 @@ def test_shm_free_space_check_reads_a_folder_that_exists(windows):
     assert result["ok"], result
     assert result["result"].endswith(", True, True)")
     assert ("/dev/shm" in result["result"]) != windows
+
+
+SENTINELS = "runtime/zmq-sentinels/engine-startup", "vllm/v1/engine/utils.py"
+
+ENGINE_STARTUP = """
+    import multiprocessing, sys, time
+    import zmq
+
+    made = []
+    _helper = globals().get("_winport_sentinel_poller")
+    if _helper:
+        globals()["_winport_sentinel_poller"] = lambda: made.append(1) or _helper()
+    spawn = multiprocessing.get_context("spawn")  # Windows' only start method
+    ctx = zmq.Context()
+    router = ctx.socket(zmq.ROUTER)
+    address = f"tcp://127.0.0.1:{router.bind_to_random_port('tcp://127.0.0.1')}"
+
+    # an engine that dies during start-up stops the wait
+    dead = spawn.Process(target=sys.exit, args=(3,), name="EngineCore_DP0")
+    dead.start()
+    start = time.monotonic()
+    try:
+        wait_for_engine_startup(router, 1, CoreEngineProcManager([dead]), None)
+        died = "no error"
+    except RuntimeError as error:
+        died = str(error).split(".")[0]  # the exit code may not be reaped yet when the sentinel fires
+    died_after = time.monotonic() - start
+
+    # a live engine's hello is received; the live coordinator does not stop the wait
+    live = spawn.Process(target=time.sleep, args=(60,), name="DPCoordinator")
+    live.start()
+    dealer = ctx.socket(zmq.DEALER)
+    dealer.connect(address)
+    dealer.send(b"HELLO")
+    hellos = wait_for_engine_startup(router, 1, CoreEngineProcManager([]), live)
+
+    # a poll with nothing to report lasts its timeout; an exited frontend is named
+    start = time.monotonic()
+    quiet = watch_frontends(router, [live], 300)
+    quiet_for = time.monotonic() - start
+    live.terminate(); live.join()
+    exited = watch_frontends(router, [live], 5000)
+    dealer.close(); router.close(); ctx.term()
+    result = (died, died_after < 10, hellos, quiet, quiet_for >= 0.29, exited, len(made))
+"""
+
+
+@pytest.mark.parametrize("windows", [True, False], ids=["win32", "linux"])
+def test_engine_startup_wait_watches_processes(windows):
+    result = call(*SENTINELS, ENGINE_STARTUP, windows=windows)
+    assert result["ok"], result
+    # the same outcomes on both; on Windows through the helper's poller (4 pollers made)
+    assert result["result"] == ("('Engine core initialization failed', True, [b'HELLO'], [], True, ['DPCoordinator'], "
+                                f"{4 if windows else 0})")
+
+
+LOOKUP = """
+    import zmq
+
+    ctx = zmq.Context()
+    server = LookupServer(ctx, 7, 0)
+    client = LookupClient(ctx, 7, 0)  # builds the same name on its own, as another process would
+    client.socket.send(b"lookup")
+    asked = server.socket.recv()
+    server.socket.send(b"found")
+    answer = client.socket.recv()
+    endpoint = server.socket.getsockopt(zmq.LAST_ENDPOINT).decode()
+    client.socket.close(); server.socket.close(); ctx.term()
+    result = (asked, answer, endpoint.split("://")[0], FALLBACK_PATH.split("://")[0])
+"""
+
+
+@pytest.mark.parametrize("windows", [True, False], ids=["win32", "linux"])
+def test_named_ipc_endpoints_meet_over_loopback_on_windows(windows):
+    result = call("runtime/zmq-ipc-endpoints/lookup-socket",
+                  "vllm/distributed/kv_transfer/kv_connector/v1/mooncake/store/worker.py", LOOKUP, windows=windows)
+    assert result["ok"], result
+    scheme = "tcp" if windows else "ipc"
+    assert result["result"] == f"(b'lookup', b'found', '{scheme}', '{scheme}')"

@@ -48,8 +48,8 @@ REAL_PLATFORM = sys.platform
 OWN = ("vllm",)  # packages imported under the simulated platform
 
 REMOVED = {
-    "os": ("fork", "forkpty", "killpg", "getpgid", "setpgid", "setsid", "getuid", "geteuid", "sched_yield",
-           "sched_getaffinity", "sched_setaffinity", "O_NOFOLLOW"),
+    "os": ("fork", "forkpty", "killpg", "getpgid", "setpgid", "setsid", "getuid", "geteuid", "getgid", "getegid",
+           "sched_yield", "sched_getaffinity", "sched_setaffinity", "O_NOFOLLOW"),
     "signal": ("SIGKILL", "SIGUSR1", "SIGUSR2", "SIGTSTP", "SIGHUP", "SIGQUIT", "SIGCHLD", "SIGALRM",
                "setitimer", "alarm", "pause", "siginterrupt"),
     "socket": ("SO_REUSEPORT", "AF_UNIX"),

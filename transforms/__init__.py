@@ -55,6 +55,8 @@ from .runtime.spawn_context import SpawnContext
 from .runtime.uvloop_winloop import UvloopWinloop
 from .runtime.winloop_requirement import WinloopRequirement
 from .runtime.zmq_ipc_path import ZmqIpcPath
+from .runtime.zmq_ipc_endpoints import ZmqIpcEndpoints
+from .runtime.zmq_sentinels import ZmqSentinels
 
 ALL = (
     CudaToolkitRoot,
@@ -100,6 +102,8 @@ ALL = (
     PosixSyscalls,
     BinaryOpen,
     DevShm,
+    ZmqSentinels,
+    ZmqIpcEndpoints,
     # detectors: reported, not rewritten
     PosixHeaders,
     GnuExtensions,

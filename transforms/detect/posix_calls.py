@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import ast
 
-from winport.lang.pyast import excludes_windows, is_win32_test, only_windows_or_more, position
+from winport.lang.pyast import (HANDLES_MISSING_API, excludes_windows, is_win32_test, lacks_api,
+                                only_windows_or_more, position, probes_api)
 from winport.transform import Context, PythonDetector
 
 OS_CALLS = {"fork", "forkpty", "killpg", "getpgid", "setpgid", "setsid", "sched_yield", "sched_setaffinity",
-            "sched_getaffinity", "getuid", "geteuid", "getloadavg", "mkfifo", "wait3", "wait4"}
+            "sched_getaffinity", "getuid", "geteuid", "getgid", "getegid", "getloadavg", "mkfifo", "wait3", "wait4"}
 SIGNALS = {"SIGUSR1", "SIGUSR2", "SIGTSTP", "SIGKILL", "SIGHUP", "SIGQUIT", "SIGCHLD", "SIGALRM", "SIGPIPE",
            "SIGCONT", "SIGSTOP"}
 
@@ -26,8 +27,9 @@ class PosixCalls(PythonDetector):
     `import uvloop` in `vllm/`, except in branches that Windows does not take
     (under `if sys.platform != "win32":` or `if sys.platform == "linux":`,
     the `else` of `if sys.platform == "win32":` (statement or expression), under `if hasattr(os,
-    "fork"):` and the like, after `if sys.platform != "linux": return ...`)
-    and in a `try` whose handler catches `AttributeError` or `ImportError`.
+    "fork"):` and the like, after `if sys.platform != "linux": return ...`
+    or `if not hasattr(os, "..."): raise ...`) and in a `try` whose handler
+    catches `AttributeError` or `ImportError` (or `Exception`, `BaseException`).
 
     Rewrite:
     None: each site is reported with what Windows lacks; the port decides
@@ -52,7 +54,7 @@ class _Find(ast.NodeVisitor):
 
     def visit_If(self, node: ast.If) -> None:
         self.visit(node.test)
-        if is_win32_test(node.test, negated=True) or excludes_windows(node.test) or _has_test(node.test):
+        if is_win32_test(node.test, negated=True) or excludes_windows(node.test) or probes_api(node.test):
             self.block(node.orelse)  # the body does not run on Windows
         elif is_win32_test(node.test):  # only the body runs on Windows
             self.block(node.body)
@@ -62,7 +64,7 @@ class _Find(ast.NodeVisitor):
 
     def visit_IfExp(self, node: ast.IfExp) -> None:
         self.visit(node.test)
-        if is_win32_test(node.test, negated=True) or excludes_windows(node.test) or _has_test(node.test):
+        if is_win32_test(node.test, negated=True) or excludes_windows(node.test) or probes_api(node.test):
             self.visit(node.orelse)
         elif is_win32_test(node.test):
             self.visit(node.body)
@@ -71,11 +73,13 @@ class _Find(ast.NodeVisitor):
             self.visit(node.orelse)
 
     def block(self, body: list[ast.stmt]) -> None:
-        """Statements in order; after `if <true on Windows>: return` (or raise, ...) the
-        rest of the block does not run on Windows."""
+        """Statements in order; after `if <true on Windows>: return` (or raise, ...) or
+        `if not hasattr(os, "..."): raise ...` the rest of the block does not run on
+        Windows, or only where the API exists."""
         for stmt in body:
             self.visit(stmt)
-            if isinstance(stmt, ast.If) and not stmt.orelse and only_windows_or_more(stmt.test) and stmt.body \
+            if isinstance(stmt, ast.If) and not stmt.orelse and stmt.body \
+                    and (only_windows_or_more(stmt.test) or lacks_api(stmt.test)) \
                     and isinstance(stmt.body[-1], (ast.Return, ast.Raise, ast.Continue, ast.Break)):
                 return
 
@@ -92,8 +96,7 @@ class _Find(ast.NodeVisitor):
 
     def visit_Try(self, node: ast.Try) -> None:
         # a body whose AttributeError (or ImportError) is handled copes with the API missing
-        if not any(_catches(h, {"AttributeError", "ImportError", "ModuleNotFoundError", "Exception"})
-                   for h in node.handlers):
+        if not any(_catches(h, HANDLES_MISSING_API) for h in node.handlers):
             self.block(node.body)
         for handler in node.handlers:
             self.visit(handler)
@@ -115,15 +118,7 @@ class _Find(ast.NodeVisitor):
             self.report(node, "uvloop has no Windows build")
 
 
-def _has_test(test: ast.expr) -> bool:
-    """``hasattr(os|signal|socket, "...")`` somewhere in ``test``: its body runs only
-    where the API exists."""
-    return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "hasattr" and n.args
-               and isinstance(n.args[0], ast.Name) and n.args[0].id in ("os", "signal", "socket")
-               for n in ast.walk(test))
-
-
-def _catches(handler: ast.ExceptHandler, names: set[str]) -> bool:
+def _catches(handler: ast.ExceptHandler, names: frozenset[str]) -> bool:
     if handler.type is None:
         return True
     return any(isinstance(n, ast.Name) and n.id in names for n in ast.walk(handler.type))

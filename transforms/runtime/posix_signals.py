@@ -26,8 +26,8 @@ def _handler_call(method: str, names: set[str], more: list) -> m.BaseMatcherNode
     """``<loop>.<method>(SIG, ...)`` with SIG signal.SIGINT/SIGTERM or a loop variable over them."""
     sig = m.OneOf(_signal(_WINDOWS_HAS), m.Name(m.MatchIfTrue(lambda n: n in names)))
     return m.Call(func=m.Attribute(attr=m.Name(method)), args=[m.Arg(sig, keyword=None), *more])
-_KILLPG = m.Call(func=m.Attribute(m.Name("os"), m.Name("killpg")),
-                 args=[m.Arg(m.Call(func=m.Attribute(m.Name("os"), m.Name("getpgid")), args=[m.Arg()])), m.Arg()])
+_GETPGID = m.Call(func=m.Attribute(m.Name("os"), m.Name("getpgid")), args=[m.Arg()])
+_KILLPG = m.Call(func=m.Attribute(m.Name("os"), m.Name("killpg")), args=[m.Arg(keyword=None), m.Arg()])
 
 ADD_HANDLER = '''\
 if sys.platform == "win32":  # winport: Windows' event loops have no add_signal_handler
@@ -77,8 +77,10 @@ class PosixSignals(PythonTransform):
     signal.SIGINT or SIGTERM, callback, *args)` or `remove_signal_handler`
     (the signal also as the variable of `for sig in (signal.SIGTERM,
     signal.SIGINT):`);
-    a statement `os.killpg(os.getpgid(<pid>), <sig>)`. Other uses of missing
-    signals stay reported by `detect/posix-calls`.
+    a statement `os.killpg(os.getpgid(<pid>), <sig>)` or `os.killpg(<pgid>,
+    <sig>)` (a group vLLM started with `start_new_session=True`: its id is
+    its leader's pid). Other uses of missing signals stay reported by
+    `detect/posix-calls`.
 
     Rewrite:
     `signal.SIGKILL` → `getattr(signal, "SIGKILL", signal.SIGTERM)` (the same
@@ -158,7 +160,8 @@ class _Signals(GuardAwareTransformer):
             new = REMOVE_HANDLER.format(sig=code(call.args[0].value), statement=statement)
             self.needs |= {"sys", "signal"}
         elif m.matches(call, _KILLPG):
-            pid = code(call.args[0].value.args[0].value)  # type: ignore[attr-defined]
+            group = call.args[0].value  # type: ignore[attr-defined]
+            pid = code(group.args[0].value if m.matches(group, _GETPGID) else group)  # the group's leader
             self.ctx.applied(self.pos(original), "os.killpg → psutil process-tree kill on Windows")
             new = KILLPG.format(pid=pid, statement=statement)
             self.needs.add("sys")

@@ -14,35 +14,43 @@ WINDOWS = {
     "sched_yield": ("time.sleep(0)", ("time",)),
     # the CPUs this process may run on: Windows' Python has no affinity call, the count stands in
     "sched_getaffinity": ("set(range(os.cpu_count() or 1))", ()),
+    # user and group ids: Windows has none, and its os.stat() reports st_uid and st_gid 0,
+    # so 0 keeps "a file of mine" checks true; "am I root?" answers yes (no sudo there)
+    **{call: ("0", ()) for call in ("getuid", "geteuid", "getgid", "getegid")},
 }
 
 
 class PosixSyscalls(PythonTransform):
-    """Give POSIX scheduler calls a Windows answer.
+    """Give POSIX scheduler and user-id calls a Windows answer.
 
     Why:
-    `os.sched_yield` and `os.sched_getaffinity` do not exist in Windows'
-    Python: `AttributeError`. vLLM yields in its shared-memory broadcast
-    polling loops (`vllm.distributed.utils.sched_yield`) and counts the
-    allowed CPUs for thread pools.
+    `os.sched_yield`, `os.sched_getaffinity`, `os.getuid`, `os.geteuid`,
+    `os.getgid` and `os.getegid` do not exist in Windows' Python:
+    `AttributeError`. vLLM yields in its shared-memory broadcast polling
+    loops (`vllm.distributed.utils.sched_yield`), counts the allowed CPUs for
+    thread pools, and compares file owners with its own user id (the snapshot
+    runtime, from 0.33.0).
 
     Pattern:
-    A call `os.sched_yield()` or `os.sched_getaffinity(<pid>)` in `vllm/`
-    outside code already guarded for Windows (a Windows or Linux-only test,
-    `hasattr(os, ...)`, a `try` that handles `AttributeError`).
+    A call `os.sched_yield()`, `os.sched_getaffinity(<pid>)` or
+    `os.get[e]uid()`/`os.get[e]gid()` in `vllm/` outside code already guarded
+    for Windows (a Windows or Linux-only test, `hasattr(os, ...)`, a `try`
+    that handles `AttributeError`).
 
     Rewrite:
     The call becomes `(<Windows form> if sys.platform == "win32" else
-    <the call>)`: `time.sleep(0)` for the yield, and the set of the first
-    `os.cpu_count()` CPU numbers for the affinity. Linux makes the same call
-    as before.
+    <the call>)`: `time.sleep(0)` for the yield, the set of the first
+    `os.cpu_count()` CPU numbers for the affinity, and `0` for an id: the
+    owner Windows' `os.stat()` reports for every file, so "is this file
+    mine?" holds, and "am I root?" says yes (there is no `sudo` to ask for).
+    Linux makes the same call as before.
     """
 
     id = "runtime/posix-syscalls"
     seed = "P3"
-    summary = "os.sched_yield/sched_getaffinity get a Windows answer (time.sleep(0), the CPU count)"
-    triggers = ("os.sched_yield(", "os.sched_getaffinity(")
-    anchors = ("sched_",)
+    summary = "os.sched_yield/sched_getaffinity/getuid... get a Windows answer (time.sleep(0), the CPU count, 0)"
+    triggers = tuple(f"os.{call}(" for call in WINDOWS)
+    anchors = ("sched_", "getuid", "geteuid", "getgid", "getegid")
 
     def rewrite(self, wrapper, ctx: Context) -> cst.Module:
         visitor = _Calls(ctx)

@@ -6,6 +6,13 @@ from __future__ import annotations
 
 import ast
 
+# A ``try`` whose handler names one of these copes with a missing module or attribute
+# (the Windows standard library lacking it); detectors and transforms agree on it.
+HANDLES_MISSING_API = frozenset({"ImportError", "ModuleNotFoundError", "AttributeError", "Exception",
+                                 "BaseException"})
+# Modules whose POSIX-only attributes code tests with ``hasattr(<module>, "...")``
+PROBED_MODULES = ("os", "signal", "socket")
+
 
 def position(source: bytes, node: ast.AST) -> tuple[int, int]:
     """1-based (line, column in characters) of ``node`` (``ast`` counts UTF-8 bytes)."""
@@ -102,3 +109,17 @@ def only_windows_or_more(test: ast.expr) -> bool:
         return (isinstance(op, ast.NotEq) and not _is_windows_value(what, value)) or \
             (isinstance(op, ast.Eq) and _is_windows_value(what, value))
     return is_win32_test(test)
+
+
+def probes_api(test: ast.expr) -> bool:
+    """``hasattr(os|signal|socket, "...")`` somewhere in ``test``: its body runs only
+    where the API exists."""
+    return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "hasattr" and n.args
+               and isinstance(n.args[0], ast.Name) and n.args[0].id in PROBED_MODULES
+               for n in ast.walk(test))
+
+
+def lacks_api(test: ast.expr) -> bool:
+    """``not hasattr(os|signal|socket, "...")``: true where the API is missing, so a
+    block after ``if <this>: raise ...`` runs only where it exists."""
+    return isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not) and probes_api(test.operand)

@@ -14,6 +14,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from .partial import omitted as _omitted
+from .pyast import HANDLES_MISSING_API
 
 
 class PositionedTransformer(cst.CSTTransformer):
@@ -104,14 +105,12 @@ class ImportGuard(GuardAwareTransformer):
         return parse_statement(self.code, self.module).with_changes(leading_lines=updated.leading_lines)
 
 
-_IMPORT_ERRORS = {"ImportError", "ModuleNotFoundError", "Exception", "BaseException", "AttributeError"}
-
 
 def _catches_import_error(handler: cst.ExceptHandler) -> bool:
     if handler.type is None:
         return True
     names = m.findall(handler.type, m.Name())
-    return any(n.value in _IMPORT_ERRORS for n in names)  # type: ignore[attr-defined]
+    return any(n.value in HANDLES_MISSING_API for n in names)  # type: ignore[attr-defined]
 
 
 def statements(block) -> "Iterator[cst.CSTNode]":
