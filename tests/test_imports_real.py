@@ -34,6 +34,7 @@ from winport.fetch import cache_dir
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 import import_check  # noqa: E402
+import serve_check  # noqa: E402
 
 pytestmark = [pytest.mark.integration, pytest.mark.imports]
 
@@ -94,3 +95,23 @@ def test_runtime_modules_import_under_simulated_windows(imported):
     assert unexpected == {}, "modules that fail to import under simulated Windows, not in windows_imports_known.json"
     fixed = set(known) - set(failing)
     assert fixed == set(), "these import now: take them out of tests/windows_imports_known.json and the docs"
+
+
+def test_openai_server_starts_under_simulated_windows(ported):
+    """`vllm serve`'s start-up, stage by stage, without a GPU (tools/serve_check.py): under
+    the simulated Windows standard library the ported server binds, runs its loop
+    (asyncio's selector loop: no winloop here), answers HTTP, stops on SIGINT through
+    its ported signal handler, and the engine-core client's sockets carry a message
+    over TCP. The pristine tree stops at its first import of uvloop."""
+    python = environment(ported.version)
+    stages = serve_check.run(python, ported.root, windows=True)
+    if os.environ.get("WINPORT_IMPORT_JSON"):
+        out = Path(os.environ["WINPORT_IMPORT_JSON"]) / f"serve-{ported.version}.json"
+        out.write_text(json.dumps({"version": ported.version, "stages": stages}, indent=1) + "\n")
+    by_name = {s["stage"]: s for s in stages}
+    assert [s["stage"] for s in stages] == ["import", *serve_check.STAGES], stages
+    assert all(s["ok"] for s in stages), [s for s in stages if not s["ok"]]
+    assert "stand-in" in by_name["event loop"]["detail"]
+    assert by_name["engine-core transport"]["detail"].startswith("tcp://")
+    before = serve_check.run(python, ported.pristine, windows=True)
+    assert not before[0]["ok"] and "uvloop" in before[0]["message"], before

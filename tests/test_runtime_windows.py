@@ -261,3 +261,15 @@ def test_named_ipc_endpoints_meet_over_loopback_on_windows(windows):
     assert result["ok"], result
     scheme = "tcp" if windows else "ipc"
     assert result["result"] == f"(b'lookup', b'found', '{scheme}', '{scheme}')"
+
+
+@pytest.mark.parametrize("windows", [True, False], ids=["win32", "linux"])
+def test_proc_readers_take_their_not_found_path_on_windows(windows):
+    code = "result = (find_loaded_library('libc'), get_memory_affinity())"
+    result = call("runtime/proc-files/readers", "vllm/utils/system_utils.py", code, windows=windows)
+    assert result["ok"], result
+    if windows:  # no /proc: the answers the callers handle when the library or line is not there
+        assert result["result"] == "(None, [])"
+    else:  # Linux reads /proc as before: the C library is mapped, the affinity names a node
+        library, affinity = result["result"][1:-1].split(", ", 1)
+        assert "libc" in library and affinity != "[]", result

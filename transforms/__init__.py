@@ -50,6 +50,7 @@ from .runtime.generator_rm import GeneratorRm
 from .runtime.inproc_client import InprocEngineClient
 from .runtime.posix_signals import PosixSignals
 from .runtime.posix_syscalls import PosixSyscalls
+from .runtime.proc_files import ProcFiles
 from .runtime.so_reuseport import SoReusePort
 from .runtime.spawn_context import SpawnContext
 from .runtime.uvloop_winloop import UvloopWinloop
@@ -100,6 +101,7 @@ ALL = (
     GeneratorRm,
     PosixSignals,
     PosixSyscalls,
+    ProcFiles,
     BinaryOpen,
     DevShm,
     ZmqSentinels,

@@ -38,18 +38,29 @@ class GuardAwareTransformer(PositionedTransformer):
     """A :class:`PositionedTransformer` that knows whether the node being visited is
     already guarded for Windows: under either branch of a Windows test
     (:func:`is_win32_test`, in an ``if`` statement or expression), of
-    ``hasattr(<module>, "...")``, or in a ``try`` whose
+    ``hasattr(<module>, "...")``, in a ``try`` whose
     handlers catch ``ImportError`` (``ModuleNotFoundError``, ``Exception``, a bare
-    ``except``). Read :attr:`guarded`; a subclass that visits ``If`` or ``Try``
+    ``except``), or after ``if <Windows test>: return`` (or ``raise``, ``continue``,
+    ``break``; also ``if not hasattr(os, "..."): raise``) in the same block. Read
+    :attr:`guarded`; a subclass that visits ``If``, ``Try`` or ``IndentedBlock``
     itself calls ``super()``."""
 
     def __init__(self) -> None:
         super().__init__()
         self._guards: list[bool] = []
+        self._exits: list[bool] = [False]  # per block: did Windows leave it already?
 
     @property
     def guarded(self) -> bool:
-        return any(self._guards)
+        return any(self._guards) or any(self._exits)
+
+    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> bool | None:
+        self._exits.append(False)
+        return None
+
+    def leave_IndentedBlock(self, original: cst.IndentedBlock, updated: cst.IndentedBlock) -> cst.BaseSuite:
+        self._exits.pop()
+        return updated
 
     def visit_If(self, node: cst.If) -> bool | None:
         self._guards.append(is_win32_test(node.test) or is_win32_test(node.test, negated=True)
@@ -58,6 +69,8 @@ class GuardAwareTransformer(PositionedTransformer):
 
     def leave_If(self, original: cst.If, updated: cst.If) -> cst.If:
         self._guards.pop()
+        if _windows_leaves(original):
+            self._exits[-1] = True
         return updated
 
     def visit_IfExp(self, node: cst.IfExp) -> bool | None:
@@ -104,6 +117,24 @@ class ImportGuard(GuardAwareTransformer):
         self.ctx.applied(self.pos(original), self.message)
         return parse_statement(self.code, self.module).with_changes(leading_lines=updated.leading_lines)
 
+
+
+_EXIT = (cst.Return, cst.Raise, cst.Continue, cst.Break)
+_LACKS = m.UnaryOperation(operator=m.Not(), expression=m.Call(func=m.Name("hasattr")))
+
+
+def _windows_leaves(node: cst.If) -> bool:
+    """``if <Windows test>: ... return`` (no ``else``): what follows it in the block
+    does not run on Windows; ``if not hasattr(...): raise``: it runs only where the
+    API exists."""
+    if node.orelse is not None or isinstance(node.test, cst.BooleanOperation):
+        return False
+    if not (is_win32_test(node.test) or m.matches(node.test, _LACKS)):
+        return False
+    last = node.body.body[-1] if node.body.body else None
+    if isinstance(last, cst.SimpleStatementLine):
+        last = last.body[-1] if last.body else None
+    return isinstance(last, _EXIT)
 
 
 def _catches_import_error(handler: cst.ExceptHandler) -> bool:
