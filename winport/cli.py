@@ -76,21 +76,23 @@ def _split(values) -> list[str]:
     return [v for item in values for v in item.split(",") if v.strip()]
 
 
-def check_tree(path: Path, dependency: bool | None = None) -> None:
-    """Stop unless ``path`` is a vLLM tree. ``dependency=False``: or a known dependency's
-    (CUTLASS, flash-attention, ...); ``True``: any folder (a dependency by the caller's word)."""
+def check_tree(path: Path, accept: str = "vllm") -> None:
+    """Stop unless ``path`` is a tree the command takes: ``"vllm"``, a vLLM tree;
+    ``"known"``, also a known dependency's (CUTLASS, flash-attention, ...);
+    ``"any"``, any folder (a dependency by the caller's word, ``--dependency``)."""
     if not path.is_dir():
         raise InputError(f"{path}: no such folder")
-    if dependency:
+    if accept == "any":
         return
     from . import trees
 
     missing = [m for m in trees.VLLM.markers if not (path / m).exists()]
-    if missing and not (dependency is False and trees.identify(str(path)) is not trees.VLLM):
-        known = ", ".join(k.label for k in trees.DEPENDENCY_KINDS)
-        raise InputError(f"{path}: not a vLLM source tree (missing {', '.join(missing)})"
-                         + (f" nor a known dependency ({known}); for another C++/CUDA dependency add --dependency"
-                            if dependency is False else ""))
+    if not missing or (accept == "known" and trees.identify(str(path)) is not trees.VLLM):
+        return
+    known = ", ".join(k.label for k in trees.DEPENDENCY_KINDS)
+    raise InputError(f"{path}: not a vLLM source tree (missing {', '.join(missing)})"
+                     + (f" nor a known dependency ({known}); for another C++/CUDA dependency add --dependency"
+                        if accept == "known" else ""))
 
 
 def _select(select, ignore) -> list:
@@ -159,7 +161,7 @@ def rewrite(directory: Path, version: str | None, show_diff: bool, check: bool, 
     if version:
         version = _fetch(version, directory, quiet=False)
         click.echo(f"winport: fetched vLLM {version} into {directory}", err=True)
-    check_tree(directory, dependency=dependency)
+    check_tree(directory, accept="any" if dependency else "known")
 
     write = not (show_diff or check)
     entry = _cache_entry(directory, "rewrite", {"select": _split(select), "ignore": _split(ignore),
@@ -222,7 +224,7 @@ def check(directory: Path, fmt: str, select, ignore, all_backends: bool, jobs: i
     settings = _settings(select=select, ignore=ignore, jobs=jobs)
     select, ignore, jobs = settings["select"], settings["ignore"], settings["jobs"]
 
-    check_tree(directory, dependency=dependency)
+    check_tree(directory, accept="any" if dependency else "known")
     options = {"select": _split(select), "ignore": _split(ignore), "all_backends": all_backends,
                "dependency": dependency}
     entry = _cache_entry(directory, "check", options, no_cache)

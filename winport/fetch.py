@@ -148,7 +148,7 @@ def latest_version() -> str:
     return str(max(found))
 
 
-def sdist_info(version: str, project: str = PROJECT, kind: str = "sdist") -> tuple[str, str, str]:
+def release_file(version: str, project: str = PROJECT, kind: str = "sdist") -> tuple[str, str, str]:
     """(filename, url, sha256) of ``project`` ``version``'s sdist (or, with
     ``kind="wheel"``, its pure-Python wheel) on the index."""
     from packaging.utils import InvalidSdistFilename, InvalidWheelFilename, canonicalize_name
@@ -207,7 +207,7 @@ def download(version: str, progress: bool = False, project: str = PROJECT, kind:
             return archive
         archive.unlink()  # corrupted cache entry
         sidecar.unlink()
-    filename, url, sha = sdist_info(version, project, kind)
+    filename, url, sha = release_file(version, project, kind)
     folder.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".download-", dir=folder)
     try:
@@ -279,12 +279,16 @@ def _inside(path: PurePosixPath, top: str) -> bool:
     return bool(parts) and parts[0] == top and len(parts) > 1
 
 
+def _require_empty(dest: Path) -> None:
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        raise FetchError(f"{dest}: already exists and is not an empty folder")
+
+
 @contextlib.contextmanager
 def _built_aside(dest: Path):
     """A temporary sibling of ``dest`` (which must not exist or be empty) to build a
     tree in; renamed to ``dest`` when the block succeeds, removed when it fails."""
-    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
-        raise FetchError(f"{dest}: already exists and is not an empty folder")
+    _require_empty(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}-", dir=dest.parent))
     try:
@@ -304,8 +308,7 @@ def unpack(archive: Path, dest: Path) -> Path:
     temporary sibling folder and renamed into place, so ``dest`` is complete or absent.
     """
     dest = Path(dest).absolute()
-    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
-        raise FetchError(f"{dest}: already exists and is not an empty folder")
+    _require_empty(dest)  # before the archive is read
     try:
         tar = tarfile.open(archive, "r:*")
     except (tarfile.TarError, OSError) as exc:
@@ -336,8 +339,7 @@ def unpack_wheel(archive: Path, dest: Path, folder: str) -> Path:
     """Unpack the files under ``folder`` of the wheel ``archive`` into ``dest`` (which
     must not exist or be empty), checked and built aside like :func:`unpack`."""
     dest = Path(dest).absolute()
-    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
-        raise FetchError(f"{dest}: already exists and is not an empty folder")
+    _require_empty(dest)  # before the archive is read
     prefix = folder.strip("/") + "/"
     try:
         zf = zipfile.ZipFile(archive)
