@@ -79,6 +79,16 @@ def test_changed_files_reparse_and_second_run_does_nothing(dependency):
                for t in d.second.transforms)
 
 
+def test_device_infinity_is_redefined_in_flash_attention_headers(ported_dependencies):
+    # softmax.h starts its row maxima at -INFINITY in __device__ functions of a .h file
+    d = ported_dependencies("flash-attn")
+    result = next(t for t in d.report.transforms if t.id == "cuda/sdk-float-macros")
+    applied = {f.path for f in result.files if f.outcome is Outcome.APPLIED}
+    assert {"csrc/flash_attn/src/softmax.h", "csrc/flash_attn/src/mask.h"} <= applied, applied
+    assert b"#define INFINITY (::cuda::std::numeric_limits<float>::infinity())" in \
+        (d.root / "csrc/flash_attn/src/softmax.h").read_bytes()
+
+
 def test_only_the_cuda_build_is_ported(dependency):
     name, d = dependency
     changed = d.report.changed_paths

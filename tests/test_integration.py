@@ -27,7 +27,7 @@ pytestmark = pytest.mark.integration
 NOT_NEEDED = {
     "0.14.1": {"cuda/gnu-attributes", "cuda/directives-in-macro-args", "cuda/posix-compat",
                "build/pyd-extensions", "cuda/host-device-calls-host", "runtime/dev-shm",
-               "runtime/zmq-ipc-endpoints"},
+               "runtime/zmq-ipc-endpoints", "cuda/sdk-float-macros"},
     "0.18.0": {"cuda/directives-in-macro-args", "cuda/posix-compat", "build/pyd-extensions",
                "cuda/host-device-calls-host", "runtime/dev-shm", "runtime/zmq-ipc-endpoints"},
     "0.26.0": {"cuda/designated-init", "cuda/host-device-calls-host"},

@@ -30,6 +30,7 @@ from .cuda.int64_t import Int64T
 from .cuda.int128_vectors import Int128Vectors
 from .cuda.math_constants import MathConstants
 from .cuda.posix_compat import PosixCompat
+from .cuda.sdk_float_macros import SdkFloatMacros
 from .cuda.ssize_t_typedef import SsizeTTypedef
 from .cuda.uint_typedef import UintTypedef
 from .cuda.var_template_function import VarTemplateFunction
@@ -87,6 +88,7 @@ ALL = (
     GnuAttributes,
     HostDeviceCallsHost,
     MathConstants,
+    SdkFloatMacros,
     PosixCompat,
     FcntlLock,
     ZmqIpcPath,

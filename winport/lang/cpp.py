@@ -363,6 +363,29 @@ def _eval(node: ts.Node, assume: dict[str, bool]) -> bool | None:
     return None if value is None else value != 0
 
 
+_TESTS = ("preproc_if", "preproc_elif")
+_NAMED = ("preproc_ifdef", "preproc_elifdef", "preproc_defined")
+_DEFINES = ("preproc_def", "preproc_function_def")
+
+
+def in_directive(node: ts.Node, defines: bool = False) -> bool:
+    """Whether ``node`` is part of a preprocessor test: a ``#if``/``#elif`` condition,
+    the name of ``#ifdef``/``#ifndef``, ``defined(...)``; with ``defines``, also
+    anywhere in a ``#define``. Code in the branches those directives guard is not."""
+    cur = node.parent
+    while cur is not None:
+        if cur.type in _TESTS:
+            condition = cur.child_by_field_name("condition")
+            return condition is not None and node.start_byte < condition.end_byte
+        if cur.type in _NAMED:
+            name = cur.child_by_field_name("name")
+            return cur.type == "preproc_defined" or (name is not None and node.start_byte < name.end_byte)
+        if defines and cur.type in _DEFINES:
+            return True
+        cur = cur.parent
+    return False
+
+
 def insert_after_includes(ctx, root: ts.Node, block: str, message: str) -> None:
     """Insert ``block`` after the file's top-level ``#include`` lines (or its
     ``#pragma once``, or at the top)."""
