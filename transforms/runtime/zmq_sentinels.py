@@ -88,7 +88,11 @@ class ZmqSentinels(PythonTransform):
     seed = "P4"
     summary = "zmq.Poller watching process sentinels -> a poller that waits on process handles on Windows"
     triggers = ("zmq.Poller()",)
-    anchors = ("Poller", "sentinel", HELPER)
+    anchors = ("Poller", ".register(", HELPER)  # functions that make a poller or register in one
+
+    @classmethod
+    def triggered(cls, data: bytes) -> bool:
+        return b"sentinel" in data and super().triggered(data)  # no sentinel, nothing to watch
 
     def rewrite(self, wrapper, ctx: Context) -> cst.Module:
         module = wrapper.visit(_Pollers(ctx))
@@ -97,65 +101,86 @@ class ZmqSentinels(PythonTransform):
         return ensure_import(module, "sys") if ctx.sites else module
 
 
-def _names_sentinel(node: cst.CSTNode, bound: set[str]) -> bool:
-    """Whether ``node`` mentions a sentinel: an identifier with "sentinel" in it, or a
-    variable in ``bound`` (assigned from one)."""
-    return any("sentinel" in n.value.lower() or n.value in bound for n in m.findall(node, m.Name()))
+def _sentinel(names) -> bool:
+    return any("sentinel" in name.lower() for name in names)
 
 
 class _Function:
     def __init__(self) -> None:
-        self.pollers: dict[str, cst.Assign] = {}  # name -> its `= zmq.Poller()`
+        self.pollers: dict[str, tuple[cst.Assign, cst.Assign]] = {}  # name -> (original, updated) `= zmq.Poller()`
         self.wrapped: set[str] = set()  # pollers already made with the helper
         self.bound: set[str] = set()  # variables assigned from a sentinel
         self.watching: set[str] = set()  # pollers a sentinel is registered in
 
 
 class _Pollers(GuardAwareTransformer):
+    """One pass: each function's pollers, the variables bound to sentinels and the
+    `register` calls are noted as they come; a poller that watches a sentinel is
+    rewritten when the function is left."""
+
     def __init__(self, ctx: Context):
         super().__init__()
         self.ctx = ctx
         self.functions: list[_Function] = []
+        self.names: list[set[str]] = []  # identifiers of the assigned values / loop iterables being visited
 
-    # a first pass over each function finds its pollers and what they watch; the
-    # transformer then rewrites the pollers that watch a sentinel when it leaves them
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        info = _Function()
-        for assign in m.findall(node.body, m.Assign(targets=[m.AssignTarget(m.Name())])):
-            name = assign.targets[0].target.value  # type: ignore[attr-defined]
-            if m.matches(assign.value, _POLLER):
-                info.pollers[name] = assign  # type: ignore[assignment]
-            elif m.matches(assign.value, _WRAPPED):
-                info.wrapped.add(name)
-            elif _names_sentinel(assign.value, set()):  # type: ignore[attr-defined]
-                info.bound.add(name)
-        for loop in m.findall(node.body, m.For(target=m.Name())):
-            if _names_sentinel(loop.iter, set()):  # type: ignore[attr-defined]
-                info.bound.add(loop.target.value)  # type: ignore[attr-defined]
-        for call in m.findall(node.body, _REGISTER):
-            owner = cst.Module([]).code_for_node(call.func.value)  # type: ignore[attr-defined]
-            if not _names_sentinel(call.args[0].value, info.bound):  # type: ignore[attr-defined]
-                continue
-            if owner in info.wrapped:
-                self.ctx.already(self.pos(call), f"{owner} already waits on sentinels on Windows")
-            elif owner in info.pollers:
-                info.watching.add(owner)
-            else:
-                self.ctx.report(self.pos(call), f"a process sentinel registered in {owner}, a poller not made "
-                                                "here: zmq cannot poll it on Windows")
-        self.functions.append(info)
+        self.functions.append(_Function())
 
     def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
-        self.functions.pop()
+        info = self.functions.pop()
+        for name in sorted(info.watching & set(info.pollers)):
+            first, assign = info.pollers[name]
+            self.ctx.applied(self.pos(first), f"{name} waits on process sentinels on Windows")
+            new = assign.with_changes(value=parse_expression(
+                f'({HELPER}() if sys.platform == "win32" else zmq.Poller())', self.module))
+            updated = updated.deep_replace(assign, new)  # type: ignore[assignment]
         return updated
 
+    def visit_Name(self, node: cst.Name) -> None:
+        for names in self.names:
+            names.add(node.value)
+
+    def visit_Assign_value(self, node: cst.Assign) -> None:
+        self.names.append(set())
+
+    def leave_Assign_value(self, node: cst.Assign) -> None:
+        self.value_names = self.names.pop()
+
     def leave_Assign(self, original: cst.Assign, updated: cst.Assign) -> cst.Assign:
-        info = self.functions[-1] if self.functions else None
-        if info is None or self.guarded or not any(a is original for a in info.pollers.values()):
+        if not self.functions or len(original.targets) != 1 or not isinstance(original.targets[0].target, cst.Name):
             return updated
-        name = original.targets[0].target.value  # type: ignore[attr-defined]
-        if name not in info.watching:
+        info, name = self.functions[-1], original.targets[0].target.value
+        if m.matches(original.value, _POLLER):
+            if not self.guarded:
+                info.pollers[name] = (original, updated)
+        elif m.matches(original.value, _WRAPPED):
+            info.wrapped.add(name)
+        elif _sentinel(self.value_names):
+            info.bound.add(name)
+        return updated
+
+    def visit_For_iter(self, node: cst.For) -> None:
+        self.names.append(set())
+
+    def leave_For_iter(self, node: cst.For) -> None:
+        names = self.names.pop()
+        if self.functions and isinstance(node.target, cst.Name) and _sentinel(names):
+            self.functions[-1].bound.add(node.target.value)
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.Call:
+        if not self.functions or not m.matches(original, _REGISTER):
             return updated
-        self.ctx.applied(self.pos(original), f"{name} waits on process sentinels on Windows")
-        return updated.with_changes(value=parse_expression(
-            f'({HELPER}() if sys.platform == "win32" else zmq.Poller())', self.module))
+        info = self.functions[-1]
+        names = {n.value for n in m.findall(original.args[0].value, m.Name())}  # type: ignore[attr-defined]
+        if not (_sentinel(names) or names & info.bound):
+            return updated
+        owner = cst.Module([]).code_for_node(original.func.value)  # type: ignore[attr-defined]
+        if owner in info.wrapped:
+            self.ctx.already(self.pos(original), f"{owner} already waits on sentinels on Windows")
+        elif owner in info.pollers:
+            info.watching.add(owner)
+        else:
+            self.ctx.report(self.pos(original), f"a process sentinel registered in {owner}, a poller not made "
+                                                "here: zmq cannot poll it on Windows")
+        return updated
