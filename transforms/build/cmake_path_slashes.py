@@ -3,7 +3,7 @@ from __future__ import annotations
 import libcst as cst
 import libcst.matchers as m
 
-from winport.lang.python import PositionedTransformer, has_module_level, insert_after_imports
+from winport.lang.python import PositionedTransformer, add_helper
 from winport.transform import Context, PythonTransform
 
 HELPER = "_winport_cmake_args"
@@ -53,9 +53,7 @@ class CMakePathSlashes(PythonTransform):
         module = wrapper.visit(visitor)
         if visitor.found == 0:
             ctx.drifted('setup.py: no ["cmake", ...] command line with a path or argument list in it')
-        if ctx.sites and not has_module_level(module, HELPER):
-            module = insert_after_imports(module, HELPER_CODE)
-        return module
+        return add_helper(module, ctx, HELPER, HELPER_CODE)
 
 
 class _Wrap(PositionedTransformer):

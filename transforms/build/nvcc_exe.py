@@ -3,7 +3,7 @@ from __future__ import annotations
 import libcst as cst
 import libcst.matchers as m
 
-from winport.lang.python import PositionedTransformer, ensure_import, has_module_level, insert_after_imports
+from winport.lang.python import PositionedTransformer, add_helper
 from winport.transform import Context, PythonTransform
 
 SUFFIX = "_WINPORT_EXE"
@@ -42,9 +42,7 @@ class NvccExe(PythonTransform):
 
     def rewrite(self, wrapper, ctx: Context) -> cst.Module:
         module = wrapper.visit(_Suffix(ctx))
-        if ctx.sites and not has_module_level(module, SUFFIX):
-            module = ensure_import(insert_after_imports(module, SUFFIX_CODE), "sys")
-        return module
+        return add_helper(module, ctx, SUFFIX, SUFFIX_CODE, ("sys",))
 
 
 def _ends_with_nvcc(text: str) -> bool:

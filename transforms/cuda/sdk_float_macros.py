@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import re
-
 from winport.lang import treesitter
 from winport.lang.cpp import (Space, execution_space, in_directive, insert_after_includes, msvc_sees, space_macros,
                               tree_space_macros)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import libcst as cst
 import libcst.matchers as m
 
-from winport.lang.python import PositionedTransformer, has_module_level, insert_after_imports
+from winport.lang.python import PositionedTransformer, add_helper
 from winport.transform import Context, PythonTransform
 
 HELPER = "_winport_windows_backends"
@@ -61,9 +61,7 @@ class AttentionBackend(PythonTransform):
 
     def rewrite(self, wrapper, ctx: Context) -> cst.Module:
         module = wrapper.visit(_Decorate(ctx))
-        if ctx.sites and not has_module_level(module, HELPER):
-            module = insert_after_imports(module, HELPER_CODE)
-        return module
+        return add_helper(module, ctx, HELPER, HELPER_CODE)
 
 
 class _Decorate(PositionedTransformer):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from winport.lang.python import PositionedTransformer, ensure_imports, has_module_level, insert_after_imports
+from winport.lang.python import PositionedTransformer, add_helper
 from winport.transform import Context, PythonTransform
 
 NAME = "_WINPORT_SHM_DIR"
@@ -43,9 +43,7 @@ class DevShm(PythonTransform):
 
     def rewrite(self, wrapper, ctx: Context) -> cst.Module:
         module = wrapper.visit(_Paths(ctx))
-        if ctx.sites and not has_module_level(module, NAME):
-            module = ensure_imports(insert_after_imports(module, CODE), ("sys", "tempfile"))
-        return module
+        return add_helper(module, ctx, NAME, CODE, ("sys", "tempfile"))
 
 
 class _Paths(PositionedTransformer):

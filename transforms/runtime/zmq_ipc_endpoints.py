@@ -3,7 +3,7 @@ from __future__ import annotations
 import libcst as cst
 import libcst.matchers as m
 
-from winport.lang.python import GuardAwareTransformer, has_module_level, insert_after_imports
+from winport.lang.python import GuardAwareTransformer, add_helper
 from winport.transform import Context, PythonTransform
 
 from .zmq_ipc_path import FUNCTION as OPEN_IPC_PATH
@@ -67,9 +67,7 @@ class ZmqIpcEndpoints(PythonTransform):
 
     def rewrite(self, wrapper, ctx: Context) -> cst.Module:
         module = wrapper.visit(_Endpoints(ctx))
-        if ctx.sites and not has_module_level(module, HELPER):
-            module = insert_after_imports(module, HELPER_CODE)
-        return module
+        return add_helper(module, ctx, HELPER, HELPER_CODE)
 
 
 class _Endpoints(GuardAwareTransformer):

@@ -3,8 +3,7 @@ from __future__ import annotations
 import libcst as cst
 import libcst.matchers as m
 
-from winport.lang.python import (GuardAwareTransformer, ensure_import, has_module_level, insert_after_imports,
-                                 parse_expression)
+from winport.lang.python import GuardAwareTransformer, add_helper, ensure_import, parse_expression
 from winport.transform import Context, PythonTransform
 
 HELPER = "_winport_sentinel_poller"
@@ -96,8 +95,7 @@ class ZmqSentinels(PythonTransform):
 
     def rewrite(self, wrapper, ctx: Context) -> cst.Module:
         module = wrapper.visit(_Pollers(ctx))
-        if ctx.sites and not has_module_level(module, HELPER):
-            module = insert_after_imports(module, HELPER_CODE)
+        module = add_helper(module, ctx, HELPER, HELPER_CODE)
         return ensure_import(module, "sys") if ctx.sites else module
 
 

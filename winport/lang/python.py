@@ -286,6 +286,16 @@ def insert_after_imports(module: cst.Module, code: str) -> cst.Module:
     return module.with_changes(body=[*module.body[:at], *new, *module.body[at:]])
 
 
+def add_helper(module: cst.Module, ctx, name: str, code: str, imports=()) -> cst.Module:
+    """``module`` with the helper ``code`` (which defines ``name``) placed after its
+    imports (:func:`insert_after_imports`) and ``imports`` ensured, when the transform
+    recorded sites in this file (``ctx.sites``) and the module does not define
+    ``name`` yet; else ``module`` as it is."""
+    if not ctx.sites or has_module_level(module, name):
+        return module
+    return ensure_imports(insert_after_imports(module, code), imports)
+
+
 def imports_module(module: cst.Module, name: str) -> bool:
     return bool(module_aliases(module, name) & {name})
 
