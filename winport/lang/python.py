@@ -127,9 +127,10 @@ def _windows_leaves(node: cst.If) -> bool:
     """``if <Windows test>: ... return`` (no ``else``): what follows it in the block
     does not run on Windows; ``if not hasattr(...): raise``: it runs only where the
     API exists."""
-    if node.orelse is not None or isinstance(node.test, cst.BooleanOperation):
+    if node.orelse is not None:
         return False
-    if not (is_win32_test(node.test) or m.matches(node.test, _LACKS)):
+    windows = isinstance(node.test, (cst.Comparison, cst.Call)) and is_win32_test(node.test)  # not negated
+    if not (windows or m.matches(node.test, _LACKS)):
         return False
     last = node.body.body[-1] if node.body.body else None
     if isinstance(last, cst.SimpleStatementLine):
