@@ -84,3 +84,17 @@ def ported(request, tmp_path_factory):
     p = Ported(request.param, tmp_path_factory.mktemp(request.param))
     yield p
     shutil.rmtree(p.root.parent, ignore_errors=True)
+
+
+# Fixtures that download real sources: a test using one belongs to the `release` tier.
+RELEASE_FIXTURES = {"ported", "ported_dependencies", "dependency"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Refuse a test that downloads real sources without the `release` marker: the
+    default run (the fast tier) must never reach the network."""
+    unmarked = [item.nodeid for item in items if RELEASE_FIXTURES.intersection(getattr(item, "fixturenames", ()))
+                and item.get_closest_marker("release") is None]
+    if unmarked:
+        raise pytest.UsageError("these tests use a real release but are not marked `release`: "
+                                + ", ".join(unmarked[:5]))

@@ -25,7 +25,7 @@ import pytest
 from winport.lang import cmake as ck
 from winport.lang import treesitter
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.release, pytest.mark.toolchain]  # cmake
 
 CUDA_HOME_WIN = r"C:\Program Files\NVIDIA GPU Computing Toolkit\CUDA\v12.6"
 

@@ -36,7 +36,7 @@ def check(*args):
     return CliRunner().invoke(main, ["check", *map(str, args)])
 
 
-@pytest.mark.integration
+@pytest.mark.release
 def test_check_finds_the_seed_sites_and_nothing_after_rewrite(ported):
     if ported.version == "0.14.1":
         before = check("--format", "json", ported.pristine)

@@ -19,7 +19,7 @@ from winport.transforms.build.msvc_flags import BLOCK
 
 if shutil.which("cmake") is None and os.environ.get("WINPORT_REQUIRE_CMAKE"):
     raise RuntimeError("WINPORT_REQUIRE_CMAKE is set but cmake is not installed")
-pytestmark = pytest.mark.skipif(shutil.which("cmake") is None, reason="needs cmake")
+pytestmark = [pytest.mark.toolchain, pytest.mark.skipif(shutil.which("cmake") is None, reason="needs cmake")]
 
 TOP = """cmake_minimum_required(VERSION 3.24)
 project(toy LANGUAGES NONE)

@@ -33,7 +33,7 @@ def tool(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(TOOL), *args], capture_output=True, text=True)
 
 
-@pytest.mark.integration
+@pytest.mark.release
 def test_touched_units_cover_every_changed_build_source(ported, tmp_path):
     out = tmp_path / "units.json"
     done = tool("--pristine", str(ported.pristine), "--ported", str(ported.root), "--list", "--json", str(out))
@@ -62,7 +62,8 @@ def compile_python() -> str:
     pytest.skip("set WINPORT_COMPILE_PYTHON (tools/compile_env.sh DIR) to compile with nvcc")
 
 
-@pytest.mark.integration
+@pytest.mark.release
+@pytest.mark.toolchain
 @pytest.mark.parametrize("ported", sorted(CI_UNITS), indirect=True)
 def test_ci_units_compile_before_and_after(ported, tmp_path):
     python = compile_python()

@@ -18,14 +18,14 @@ from hypothesis import strategies as st
 from winport.transforms.cuda.builtin_clz import HELPERS
 
 GXX = shutil.which("g++")
-pytestmark = pytest.mark.skipif(GXX is None, reason="g++ is not installed")
+pytestmark = [pytest.mark.toolchain, pytest.mark.skipif(GXX is None, reason="g++ is not installed")]
 
 
 def gxx(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([GXX, "-std=c++17", *args], capture_output=True, text=True, cwd=cwd)
 
 
-@pytest.mark.integration
+@pytest.mark.release
 def test_pure_cpp_headers_compile_before_and_after(ported, tmp_path):
     """The clz helpers' headers (core/math.hpp, core/utils.hpp), as shipped and as ported."""
     headers = [p for p in ("csrc/core/math.hpp", "csrc/core/utils.hpp", "csrc/libtorch_stable/core/math.hpp")

@@ -24,6 +24,7 @@ def _compile(compiler: str, src: Path, tmp: Path) -> subprocess.CompletedProcess
     return subprocess.run(COMMANDS[compiler](src, tmp / "unit.o"), capture_output=True, text=True, cwd=src.parent)
 
 
+@pytest.mark.toolchain
 @pytest.mark.parametrize("case", CASES, ids=[f"{c.parent.parent.name}/{c.parent.name}/{c.name}" for c in CASES])
 def test_fixture_compiles_before_and_after(case: Path, tmp_path: Path):
     compilers = (case / "compile.txt").read_text().split()

@@ -20,7 +20,7 @@ from conftest import parse_problems, read_tree
 from winport import Outcome, Pipeline, registry
 from winport.fetch import fetch_dependency
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.release
 
 DEPENDENCIES = {"cutlass": "4.2.0.0", "flash-attn": "2.8.3"}
 TOOL = Path(__file__).resolve().parents[1] / "tools" / "compile_check.py"
@@ -99,6 +99,7 @@ def test_only_the_cuda_build_is_ported(dependency):
 
 
 @pytest.mark.parametrize("ported", ["0.14.1"], indirect=True)
+@pytest.mark.toolchain
 def test_vllm_unit_compiles_against_ported_cutlass(ported_dependencies, ported, tmp_path):
     """A unit of vLLM 0.14.1 that reaches CUTLASS's `isfinite` (tfloat32.h) and alternative
     tokens through CUTLASS headers compiles against the pristine and the ported CUTLASS

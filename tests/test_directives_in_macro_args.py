@@ -15,7 +15,7 @@ import pytest
 from winport.examples import cases
 
 GXX = shutil.which("g++")
-pytestmark = pytest.mark.skipif(GXX is None, reason="g++ is not installed")
+pytestmark = [pytest.mark.toolchain, pytest.mark.skipif(GXX is None, reason="g++ is not installed")]
 
 TRANSFORM = "cuda/directives-in-macro-args"
 _DIRECTIVE = re.compile(r"^[ \t]*#[ \t]*(?:if|ifdef|ifndef|elif)\b(.*)$", re.M)
@@ -62,7 +62,7 @@ def test_fixture_compiles_the_same_tokens_in_every_configuration(case, tmp_path)
             assert names and assert_same_tokens(old.decode(), after[path].decode(), names, tmp_path) >= 2
 
 
-@pytest.mark.integration
+@pytest.mark.release
 def test_real_sites_compile_the_same_tokens_in_every_configuration(ported, tmp_path):
     result = ported.report.by_id(TRANSFORM)
     for path in sorted({f.path for f in result.files if f.sites}):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import copy_tree, parse_problems, read_tree, run
+from conftest import parse_problems, read_tree, run
 from winport import Outcome, registry
 from winport.examples import cases
 
@@ -30,7 +30,7 @@ def test_every_transform_has_a_changing_and_an_unchanged_case():
 
 @pytest.mark.parametrize("case", CASES, ids=[f"{c.transform}/{c.name}" for c in CASES])
 def test_case(case, tmp_path):
-    root = copy_tree(case.before, tmp_path / "tree")
+    root = case.write(tmp_path / "tree")
     report = run(root, case.transform)
     result = report.by_id(case.transform)
     if case.outcome:

@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.release
 
 BRANCH = re.compile(r"^(?:else )?if \((.*)\)\n(.*)$", re.M)
 ARCHS = "7.5,8.0,8.9,12.0"

@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 import import_check  # noqa: E402
 import serve_check  # noqa: E402
 
-pytestmark = [pytest.mark.integration, pytest.mark.imports]
+pytestmark = [pytest.mark.release, pytest.mark.imports]
 
 REQUIRED = ("0.14.1", "0.33.0")  # CI makes these environments
 KNOWN = json.loads(Path(__file__).with_name("windows_imports_known.json").read_text())

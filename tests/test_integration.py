@@ -20,7 +20,7 @@ from winport.lang.cpp import msvc_sees
 from winport.pipeline import python_error
 from winport.sources import discover, language_of
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.release
 
 # what a release does not contain, or does not need (a C++20 build); cuda/host-device-calls-host
 # is for the sources the build fetches (CUTLASS), not vLLM's own

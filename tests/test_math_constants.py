@@ -12,7 +12,7 @@ import pytest
 from winport.transforms.cuda.math_constants import GLIBC, block
 
 GXX = shutil.which("g++")
-pytestmark = pytest.mark.skipif(GXX is None, reason="g++ is not installed")
+pytestmark = [pytest.mark.toolchain, pytest.mark.skipif(GXX is None, reason="g++ is not installed")]
 
 
 def _values(tmp_path, name: str, source: str, *flags: str, names=tuple(GLIBC)) -> dict[str, str]:

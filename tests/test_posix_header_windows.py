@@ -17,6 +17,8 @@ import pytest
 
 from winport.transforms.cuda.posix_compat import header_text
 
+pytestmark = pytest.mark.toolchain  # g++, MinGW, wine
+
 HERE = Path(__file__).parent
 PROGRAM = HERE / "posix_header_check.cpp"
 MINGW = shutil.which("x86_64-w64-mingw32-g++-posix")

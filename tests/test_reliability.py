@@ -56,7 +56,7 @@ def run_seconds(tmp_path_factory, request):
     return time.monotonic() - started
 
 
-@pytest.mark.integration
+@pytest.mark.release
 @pytest.mark.parametrize("ported", ["0.14.1"], indirect=True)
 @pytest.mark.parametrize("trial", range(12))
 def test_interrupted_rewrite_loses_nothing(ported, run_seconds, tmp_path, trial):

@@ -27,7 +27,7 @@ import libcst.matchers as m
 import pytest
 from packaging.requirements import Requirement
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.release
 
 
 class Namespace(dict):

@@ -13,7 +13,7 @@ import pytest
 from winport.transforms.cuda.sdk_float_macros import SDK_MACROS, block
 
 NVCC = shutil.which("nvcc")
-pytestmark = pytest.mark.skipif(NVCC is None, reason="nvcc is not installed")
+needs_nvcc = pytest.mark.skipif(NVCC is None, reason="nvcc is not installed")
 
 UNIT = """
 #include <cmath>
@@ -35,6 +35,8 @@ int main() {{
 """
 
 
+@pytest.mark.toolchain
+@needs_nvcc
 def test_the_windows_branch_compiles_in_device_code_with_the_same_values(tmp_path):
     windows = block(sorted(SDK_MACROS)).replace("defined(_MSC_VER) && defined(__CUDACC__)", "1")
     assert windows.count("#define") == 3 and "#include <cuda/std/limits>" in windows
@@ -59,6 +61,8 @@ MSVC_FLOAT_H = {"FLT_MAX": "3.402823466e+38F", "FLT_MIN": "1.175494351e-38F", "F
                 "DBL_EPSILON": "2.2204460492503131e-016"}
 
 
+@pytest.mark.toolchain
+@needs_nvcc
 def test_gccs_limits_become_cfloats_with_the_same_values(tmp_path):
     from winport.transforms.cuda.sdk_float_macros import GCC_LIMITS
 

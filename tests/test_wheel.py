@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from winport.cli import explanation
 from winport.registry import builtin
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,3 +39,15 @@ def test_wheel_installs_and_lists(tmp_path):
     res = subprocess.run([str(env / "bin" / "winport"), "explain", "R6"], capture_output=True, text=True,
                          cwd=tmp_path)
     assert res.returncode == 0 and 'if hasattr(socket, "SO_REUSEPORT"):' in res.stdout
+
+    # pip byte-compiles the installed fixtures' .py files; `explain` reads the cases as
+    # data, so every transform's explanation is the checkout's, with no compiled bytes
+    site = subprocess.run([str(py), "-c", "import winport.fixtures as f; print(f.__path__[0])"],
+                          capture_output=True, text=True, check=True, cwd=tmp_path).stdout.strip()
+    assert any(Path(site).rglob("__pycache__/*.pyc")), "pip compiled no fixture: the check below proves nothing"
+    for cls in builtin():
+        res = subprocess.run([str(env / "bin" / "winport"), "explain", cls.id], capture_output=True, text=True,
+                             cwd=tmp_path)
+        assert res.returncode == 0, (cls.id, res.stderr)
+        assert ".pyc" not in res.stdout and "\ufffd" not in res.stdout, cls.id
+        assert res.stdout.rstrip("\n") == explanation(cls()).rstrip("\n"), cls.id

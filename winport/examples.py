@@ -48,13 +48,27 @@ class Case:
         return path.read_text().strip() if path.is_file() else None
 
     def files(self, which: str = "before") -> dict[str, bytes]:
+        """The case's tree as data: {relative path: bytes}. Byte-compiled files are
+        not part of it (an installer compiles the ``.py`` files of the installed
+        fixtures, leaving ``__pycache__`` folders beside them)."""
         top = self.before if which == "before" else self.after
         out = {}
-        for dirpath, _, names in os.walk(top):
+        for dirpath, dirs, names in os.walk(top):
+            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
             for n in names:
-                full = Path(dirpath) / n
-                out[full.relative_to(top).as_posix()] = full.read_bytes()
+                if not n.endswith((".pyc", ".pyo")):
+                    full = Path(dirpath) / n
+                    out[full.relative_to(top).as_posix()] = full.read_bytes()
         return out
+
+    def write(self, dest: Path, which: str = "before") -> Path:
+        """Write the case's tree (:meth:`files`) under ``dest``, a new folder; return it."""
+        for rel, data in self.files(which).items():
+            path = dest / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        dest.mkdir(parents=True, exist_ok=True)
+        return dest
 
 
 def root() -> Path:
