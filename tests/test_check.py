@@ -122,3 +122,61 @@ def test_widened_detectors_travel_to_worker_processes():
     wide = pickle.loads(pickle.dumps(registry.widened(t)))
     assert type(wide) is type(t) and wide.exclude == () and t.exclude
     assert wide.matcher()("csrc/cpu/x.cpp") and not t.matcher()("csrc/cpu/x.cpp")
+
+
+def test_a_missing_definition_says_where_it_is_first_used(tree):
+    """A finding that stands where a definition goes (after the includes) names the
+    line that needs it: M_PI used at line 6 is reported at the include, "first at line 6"."""
+    root = tree({**FAKE_VLLM, "csrc/pos.cu": "#include <cmath>\n\n__global__ void k(float* x) {\n  // rotary\n"
+                                             "  float s = 1.0f;\n  x[0] = M_PI * s + M_PI_2;\n}\n"})
+    found = [f for f in json.loads(check("--format", "json", "--select", "cuda/math-constants", root).output)["findings"]
+             if f["path"] == "csrc/pos.cu"]
+    assert [(f["line"], f["class"]) for f in found] == [(1, "C3")]
+    assert "(2 use(s), first at line 6)" in found[0]["message"]
+
+
+# every transform that inserts a definition after the includes says where it is needed
+INSERTING = ("cuda/math-constants", "cuda/sdk-float-macros", "cuda/uint-typedef", "cuda/ssize-t",
+             "cuda/builtin-clz", "cuda/asm-volatile", "cuda/bool-dispatch", "cuda/gnu-attributes")
+
+
+@pytest.mark.parametrize("transform", INSERTING)
+def test_file_level_sites_name_their_first_use(transform, tmp_path):
+    import re
+
+    from conftest import run
+    from winport.examples import cases
+
+    seen = 0
+    for case in cases(transform):
+        if case.unchanged:
+            continue
+        root = case.write(tmp_path / case.name)
+        before = case.files("before")
+        for f in run(root, transform, write=False).by_id(transform).files:
+            for site in f.sites:
+                m = re.search(r"\((\d+) use\(s\), first at line (\d+)\)", site.message)
+                if m is None:
+                    continue
+                seen += 1
+                line = int(m.group(2))
+                text = before[f.path].decode().splitlines()
+                assert site.line <= line <= len(text), (case.name, site)
+    assert seen, f"{transform}: no fixture shows a file-level site"
+
+
+def test_detectors_judge_the_text_the_fixers_leave(tmp_path):
+    """A detector run beside the fixers reports what remains after them, as `check`
+    on the ported tree does: <unistd.h>, which cuda/posix-compat guards in the same
+    run, is not reported; <sys/mman.h>, which it leaves, is (at its original line)."""
+    from conftest import run
+    from winport.examples import cases
+
+    (case,) = [c for c in cases("cuda/posix-compat") if c.name == "fs-io"]
+    root = case.write(tmp_path / "tree")
+    report = run(root, "cuda/posix-compat", "detect/posix-headers")
+    assert report.by_id("cuda/posix-compat").outcome.value == "applied"
+    reported = {(s.path, s.line, s.message.split(" ")[0]) for s in report.by_id("detect/posix-headers").reported}
+    assert reported == {("csrc/demo_fs_io.cpp", 6, "<sys/mman.h>")}
+    after = json.loads(check("--format", "json", "--select", "detect/posix-headers", "--dependency", root).output)
+    assert [(f["path"], f["message"].split(" ")[0]) for f in after["findings"]] == [("csrc/demo_fs_io.cpp", "<sys/mman.h>")]

@@ -79,3 +79,39 @@ def test_a_bad_setting_is_an_input_error_naming_file_and_key(project, text, mess
     res = invoke("rewrite", vllm)
     assert res.exit_code == 2 and message in res.output and "winport.toml" in res.output
     assert invoke("check", vllm).exit_code == 2
+
+
+# select / ignore across the file and the command line, as ruff resolves its rules
+@pytest.mark.parametrize("levels, chosen", [
+    # a command line that selects starts anew: the file's ignore no longer applies
+    ([([], ["K6"]), (["K6"], [])], {"cuda/alt-tokens"}),
+    ([(["cuda/"], ["K6"]), (["K6"], [])], {"cuda/alt-tokens"}),
+    ([(["build/"], []), (["K6"], [])], {"cuda/alt-tokens"}),
+    # a command line that only ignores removes from the file's choice
+    ([(["cuda/asm-volatile", "K6"], []), ([], ["K6"])], {"cuda/asm-volatile"}),
+    ([(["K5", "K6"], ["K5"]), ([], ["K6"])], set()),
+    # within one level the narrower selector wins, ignore between equals
+    ([(["cuda/"], ["K6", "K5"])], "cuda/ less K5, K6"),
+    ([(["K6"], ["cuda/"])], {"cuda/alt-tokens"}),
+    ([(["K6"], ["K6"])], set()),
+    ([(["cuda/", "cuda/alt-tokens"], ["cuda"])], {"cuda/alt-tokens"}),
+])
+def test_selection_levels_resolve_as_ruff_does(levels, chosen):
+    from winport import registry
+
+    ids = {t.id for t in registry.resolve(levels)}
+    if chosen == "cuda/ less K5, K6":
+        chosen = {t.id for t in registry.select(["cuda/"])} - {"cuda/alt-tokens", "cuda/asm-volatile"}
+        assert len(chosen) > 5
+    assert ids == chosen
+
+
+def test_command_line_select_wins_over_the_files_ignore(project):
+    vllm, here = project
+    (here / "winport.toml").write_text('ignore = ["K6"]\n')
+    assert "cuda/alt-tokens" not in ran(vllm)
+    assert ran(vllm, "--select", "K6") == {"cuda/alt-tokens"}
+    assert ran(vllm, "--ignore", "K5") & {"cuda/alt-tokens", "cuda/asm-volatile"} == set()
+    shown = invoke("rewrite", "--show-settings", "--select", "K6", vllm).output
+    assert 'select = ["K6"]  (command line)' in shown
+    assert 'ignore = ["K6"]  (' in shown and "winport.toml; not applied: command line selects anew)" in shown

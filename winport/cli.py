@@ -72,10 +72,6 @@ def _settings(**command_line):
         raise InputError(str(exc)) from None
 
 
-def _split(values) -> list[str]:
-    return [v for item in values for v in item.split(",") if v.strip()]
-
-
 def check_tree(path: Path, accept: str = "vllm") -> None:
     """Stop unless ``path`` is a tree the command takes: ``"vllm"``, a vLLM tree;
     ``"known"``, also a known dependency's (CUTLASS, flash-attention, ...);
@@ -95,9 +91,10 @@ def check_tree(path: Path, accept: str = "vllm") -> None:
                         if accept == "known" else ""))
 
 
-def _select(select, ignore) -> list:
+def _select(settings) -> list:
+    """The transforms the settings choose (file and command line, as ruff resolves them)."""
     try:
-        return registry.select(_split(select), _split(ignore))
+        return registry.resolve(settings.selection())
     except registry.RegistryError as exc:
         raise InputError(str(exc)) from None
 
@@ -156,19 +153,18 @@ def rewrite(directory: Path, version: str | None, show_diff: bool, check: bool, 
     if show_settings:
         click.echo(settings.show())
         return
-    select, ignore, jobs, strict = settings["select"], settings["ignore"], settings["jobs"], settings["strict"]
-    transforms = _select(select, ignore) if version else None  # a bad selection stops before the download
+    jobs, strict = settings["jobs"], settings["strict"]
+    transforms = _select(settings)  # a bad selection stops before the download
     if version:
         version = _fetch(version, directory, quiet=False)
         click.echo(f"winport: fetched vLLM {version} into {directory}", err=True)
     check_tree(directory, accept="any" if dependency else "known")
 
     write = not (show_diff or check)
-    entry = _cache_entry(directory, "rewrite", {"select": _split(select), "ignore": _split(ignore),
+    entry = _cache_entry(directory, "rewrite", {"transforms": [t.id for t in transforms],
                                                 "dependency": dependency}, no_cache)
     report = _from_cache(entry, directory, write)
     if report is None:
-        transforms = transforms or _select(select, ignore)
         try:
             report = Pipeline(transforms, jobs=jobs, dependency=dependency).run(
                 str(directory), write=write, paths=entry.paths if entry else None)
@@ -222,17 +218,15 @@ def check(directory: Path, fmt: str, select, ignore, all_backends: bool, jobs: i
     from . import findings as F
 
     settings = _settings(select=select, ignore=ignore, jobs=jobs)
-    select, ignore, jobs = settings["select"], settings["ignore"], settings["jobs"]
+    jobs = settings["jobs"]
 
     check_tree(directory, accept="any" if dependency else "known")
-    options = {"select": _split(select), "ignore": _split(ignore), "all_backends": all_backends,
-               "dependency": dependency}
+    transforms = _select(settings)
+    if all_backends:  # detectors only: the fixing transforms target the CUDA build
+        transforms = [registry.widened(t) if not t.fixes else t for t in transforms]
+    options = {"transforms": [t.id for t in transforms], "all_backends": all_backends, "dependency": dependency}
     entry = _cache_entry(directory, "check", options, no_cache)
     report = _from_cache(entry, directory, False)
-    if report is None or fmt == "sarif":  # SARIF describes each transform
-        transforms = _select(select, ignore)
-        if all_backends:  # detectors only: the fixing transforms target the CUDA build
-            transforms = [registry.widened(t) if not t.fixes else t for t in transforms]
     if report is None:
         try:
             report = Pipeline(transforms, jobs=jobs, dependency=dependency).run(str(directory), write=False,

@@ -1,6 +1,9 @@
 """Settings from a file: ``winport.toml``, or ``[tool.winport]`` in ``pyproject.toml``,
 in the folder winport runs from. The command line wins over the file; where both
 files hold settings, ``winport.toml`` is used (as ruff prefers ``ruff.toml``).
+``select`` and ``ignore`` combine as ruff's rule selection does: a command line
+that selects starts anew, one that only ignores removes from the file's choice
+(:func:`winport.registry.resolve`).
 
     # winport.toml                      # pyproject.toml
     select = ["cuda/", "runtime/"]      [tool.winport]
@@ -40,13 +43,38 @@ class Settings:
     values: dict[str, Any] = field(default_factory=lambda: dict(DEFAULTS))
     sources: dict[str, str] = field(default_factory=lambda: {k: "default" for k in DEFAULTS})
 
+    #: (where, select, ignore) of each level that chose transforms, lowest priority first
+    levels: list[tuple[str, list[str], list[str]]] = field(default_factory=list)
+
     def __getitem__(self, key: str) -> Any:
         return self.values[key]
 
+    def selection(self) -> list[tuple[list[str], list[str]]]:
+        """The (select, ignore) levels for :func:`winport.registry.resolve`."""
+        return [(select, ignore) for _, select, ignore in self.levels]
+
     def show(self) -> str:
         width = max(map(len, self.values))
-        return "\n".join(f"{key.ljust(width)} = {_shown(self.values[key])}  ({self.sources[key]})"
-                         for key in KEYS)
+        lines = []
+        for key in KEYS:
+            if key in ("select", "ignore") and self.levels:
+                lines += self._shown_levels(key, width)
+            else:
+                lines.append(f"{key.ljust(width)} = {_shown(self.values[key])}  ({self.sources[key]})")
+        return "\n".join(lines)
+
+    def _shown_levels(self, key: str, width: int) -> list[str]:
+        """``select`` / ``ignore`` of every level that gives them; a level below one that
+        selects no longer applies (:func:`winport.registry.resolve`)."""
+        lines = []
+        for i, (where, select, ignore) in enumerate(self.levels):
+            value = select if key == "select" else ignore
+            if not value:
+                continue
+            above = next((w for w, s, _ in self.levels[i + 1:] if s), None)
+            note = f"; not applied: {above} selects anew" if above else ""
+            lines.append(f"{key.ljust(width)} = {_shown(value)}  ({where}{note})")
+        return lines or [f"{key.ljust(width)} = []  (default)"]
 
 
 def _shown(value: Any) -> str:
@@ -109,9 +137,19 @@ def resolve(command_line: dict[str, Any], folder: Path | None = None) -> Setting
     from_file, where = read_file(folder or Path.cwd())
     for key, value in from_file.items():
         settings.values[key], settings.sources[key] = value, where
-    for key, value in command_line.items():
-        if value is None or value == () or value == []:
-            continue
-        settings.values[key] = list(value) if isinstance(value, tuple) else value
+    given = {key: list(value) if isinstance(value, tuple) else value for key, value in command_line.items()
+             if not (value is None or value == () or value == [])}
+    for key, value in given.items():
+        settings.values[key] = value
         settings.sources[key] = f"command line ({KEYS[key][1]})"
+    # select and ignore are not overridden key by key: each source is a level of the choice
+    for level, where_ in ((from_file, where), (given, "command line")):
+        select, ignore = _ids(level.get("select", [])), _ids(level.get("ignore", []))
+        if select or ignore:
+            settings.levels.append((where_, select, ignore))
     return settings
+
+
+def _ids(values: list[str]) -> list[str]:
+    """Keys as given, a comma-separated item split (``--select K1,K2``)."""
+    return [v.strip() for item in values for v in item.split(",") if v.strip()]

@@ -381,7 +381,10 @@ def process_file(work: FileWork, plans: dict) -> FileOutcome:
 
     results: dict[str, FileResult] = {}
     body = source.body
-    for language, group in _groups(work.transforms):
+    # the detectors judge the text the fixers leave: a site a fixer of this run rewrites
+    # is not reported as left to a person
+    fixers = [t for t in work.transforms if t.fixes]
+    for language, group in _groups(fixers) + _groups(t for t in work.transforms if not t.fixes):
         current = SourceFile.from_bytes(source.path, body) if body is not source.body else source
         run = {"python": _run_python, "python-ast": _run_ast}.get(language, _run_edits)
         body = run(language, current, group, plans, results)

@@ -10,7 +10,7 @@ A third-party package adds transforms with an entry point in the group
 from __future__ import annotations
 
 from importlib.metadata import entry_points
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from .transform import Transform
 
@@ -59,17 +59,49 @@ def _matches(t: Transform, key: str) -> bool:
     return t.id == key or t.area() == area or (t.seed and t.seed.lower() == key.lower())
 
 
+def _specificity(key: str, everything: list[Transform]) -> int:
+    """How narrow a selector is: 1 for an id or a catalogue id (one transform), 0 for
+    an area (``cuda/``, every transform in it)."""
+    key = key.strip()
+    return int(any(t.id == key or (t.seed and t.seed.lower() == key.lower()) for t in everything))
+
+
+def resolve(levels: Sequence[tuple[Iterable[str], Iterable[str]]]) -> list[Transform]:
+    """The transforms chosen by ``(select, ignore)`` pairs, lowest priority first (the
+    settings file, then the command line), as ruff resolves its rule selection:
+
+    * a level that selects starts the choice anew: what lower levels selected or
+      ignored no longer applies (``--select K6`` runs K6 whatever a file ignores);
+    * a level that only ignores removes from what the levels below chose;
+    * within a level, a narrower selector wins over a wider one (``--select cuda/
+      --ignore K6`` leaves K6 out, ``--select K6 --ignore cuda/`` keeps it), and
+      ``ignore`` wins between equals.
+
+    Keys are ids (``cuda/asm-volatile``), areas (``cuda/`` or ``cuda``) or catalogue
+    ids (``K5``); an unknown key is an error."""
+    everything = all_transforms()
+    chosen = set(range(len(everything)))
+    for select, ignore in levels:
+        select, ignore = list(select), list(ignore)
+        for key in select + ignore:
+            if not any(_matches(t, key) for t in everything):
+                known = ", ".join(t.id for t in everything)
+                raise RegistryError(f"no transform matches {key!r} (known: {known})")
+        if select:
+            chosen = set()
+        steps = sorted([(_specificity(k, everything), 0, k) for k in select]
+                       + [(_specificity(k, everything), 1, k) for k in ignore])
+        for _, drop, key in steps:
+            hit = {i for i, t in enumerate(everything) if _matches(t, key)}
+            chosen = chosen - hit if drop else chosen | hit
+    return [t for i, t in enumerate(everything) if i in chosen]
+
+
 def select(select: Iterable[str] = (), ignore: Iterable[str] = ()) -> list[Transform]:
     """Transforms chosen by id (``cuda/asm-volatile``), area (``cuda/`` or ``cuda``)
-    or catalogue id (``K5``). Unknown keys are an error."""
-    everything = all_transforms()
-    select, ignore = list(select), list(ignore)
-    for key in select + ignore:
-        if not any(_matches(t, key) for t in everything):
-            known = ", ".join(t.id for t in everything)
-            raise RegistryError(f"no transform matches {key!r} (known: {known})")
-    chosen = [t for t in everything if not select or any(_matches(t, k) for k in select)]
-    return [t for t in chosen if not any(_matches(t, k) for k in ignore)]
+    or catalogue id (``K5``): every transform without ``select``, less ``ignore``
+    (one level of :func:`resolve`). Unknown keys are an error."""
+    return resolve([(select, ignore)])
 
 
 def get(transform_id: str) -> Transform:

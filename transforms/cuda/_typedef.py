@@ -29,5 +29,4 @@ class MissingTypedef(CppTransform):
         if re.search(self.defined.encode(), ctx.source.body):
             ctx.already(uses[0], f"{self.type_name} is defined in this file for MSVC")
             return
-        where = f"{len(uses)} use(s), first at line {uses[0].start_point[0] + 1}"
-        insert_after_includes(ctx, root, self.block, f"{self.type_name} defined for MSVC ({where})")
+        insert_after_includes(ctx, root, self.block, f"{self.type_name} defined for MSVC", uses)

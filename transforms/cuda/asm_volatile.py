@@ -102,7 +102,7 @@ class AsmVolatile(CppTransform):
         ctx.edit(end, end, "#endif\n")
         ctx.applied(node, f"host asm `{_template(node)}` -> {intrinsic} under #ifdef _MSC_VER")
         if b"<intrin.h>" not in ctx.source.body and not any(e.text == INTRIN for e in ctx.edits):
-            insert_after_includes(ctx, root, INTRIN, "<intrin.h> included for MSVC")
+            insert_after_includes(ctx, root, INTRIN, "<intrin.h> included for MSVC", [node])
 
 
 def _template(node) -> str:

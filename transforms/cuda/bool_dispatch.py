@@ -76,17 +76,19 @@ class BoolDispatch(CppTransform):
         macros = set((ctx.plan or {}).get("macros", ()))
         if not macros:
             return
+        flattened = []
         for nest in nests(tree.root_node, macros):
             if nest.problem:
                 ctx.report(nest.outer, f"nested boolean dispatch not rewritten: {nest.problem}")
                 continue
             statement, levels = nest.outer.parent, nest.levels
+            flattened.append(statement)
             ctx.replace_node(statement, _flatten(ctx, statement, levels),
                              f"{len(levels)}-deep {nest.name} nest -> generic lambda + "
                              f"{2 ** len(levels)}-leaf if/else tree")
         if ctx.sites and b"<type_traits>" not in ctx.source.body:
             insert_after_includes(ctx, tree.root_node, "#include <type_traits>  // winport: std::true_type\n",
-                                  "<type_traits> included for std::true_type")
+                                  "<type_traits> included for std::true_type", flattened)
         if not ctx.sites and f"auto {MARK} = [&](".encode() in ctx.source.body:
             ctx.already(tree.root_node, "boolean dispatch already flattened")
 

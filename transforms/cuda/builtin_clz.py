@@ -79,4 +79,4 @@ class BuiltinClz(CppTransform):
             name = call.text.decode()
             ctx.replace_node(call, MACROS[name], f"{name} -> {MACROS[name]}")
         if b"#ifndef WINPORT_CLZ" not in ctx.source.body:
-            insert_after_includes(ctx, root, HELPERS, "WINPORT_CLZ* defined (constexpr with MSVC)")
+            insert_after_includes(ctx, root, HELPERS, "WINPORT_CLZ* defined (constexpr with MSVC)", sites)

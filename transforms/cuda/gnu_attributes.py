@@ -121,8 +121,9 @@ class GnuAttributes(CppTransform):
                                             "(preproc_function_def value: (preproc_arg) @v)", root):
             if b"__attribute" in value.text and msvc_sees(value, device=True):
                 self._macro_body(value, cuda, ctx)
-        if any("[[WINPORT_" in e.text for e in ctx.edits) and b"#ifndef WINPORT_ALWAYS_INLINE" not in ctx.source.body:
-            insert_after_includes(ctx, root, HOST_MACROS, "define WINPORT_ALWAYS_INLINE / WINPORT_NOINLINE")
+        uses = [e.start for e in ctx.edits if "[[WINPORT_" in e.text]
+        if uses and b"#ifndef WINPORT_ALWAYS_INLINE" not in ctx.source.body:
+            insert_after_includes(ctx, root, HOST_MACROS, "define WINPORT_ALWAYS_INLINE / WINPORT_NOINLINE", uses)
 
     # -- attributes the grammar sees ------------------------------------------------
     def _attribute(self, node, found, cuda: bool, ctx: Context) -> None:

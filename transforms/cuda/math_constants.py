@@ -61,11 +61,12 @@ class MathConstants(CppTransform):
 
     def rewrite(self, tree, ctx: Context) -> None:
         root = tree.root_node
-        names = {n.text.decode() for n in treesitter.identifiers(root, _NAMES) if msvc_sees(n, device=True)}
+        uses = [(n.text.decode(), n) for n in treesitter.identifiers(root, _NAMES) if msvc_sees(n, device=True)]
         for _, value in treesitter.captures(self.language, "(preproc_def value: (preproc_arg) @v)"
                                             "(preproc_function_def value: (preproc_arg) @v)", root):
             if msvc_sees(value, device=True):
-                names |= {m.group().decode() for m in _NAMES.finditer(value.text)}
+                uses += [(m.group().decode(), value.start_byte + m.start()) for m in _NAMES.finditer(value.text)]
+        names = {name for name, _ in uses}
         if not names:
             return
         body = ctx.source.body
@@ -76,7 +77,8 @@ class MathConstants(CppTransform):
         if not ctx.path.endswith((".cu", ".cuh")) and _defines_first(body):
             ctx.already(root, "_USE_MATH_DEFINES is defined before the first include")
             return
-        insert_after_includes(ctx, root, block(missing), f"define {', '.join(missing)} for MSVC")
+        insert_after_includes(ctx, root, block(missing), f"define {', '.join(missing)} for MSVC",
+                              [where for name, where in uses if name in missing])
 
 
 def _defines_first(body: bytes) -> bool:

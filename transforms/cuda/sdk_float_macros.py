@@ -81,13 +81,14 @@ class SdkFloatMacros(CppTransform):
     def rewrite(self, tree, ctx: Context) -> None:
         root = tree.root_node
         macros = {**(ctx.plan or {}), **space_macros(root)}
-        names = set()
+        names, uses = set(), []
         for node in treesitter.identifiers(root, _NAMES):
             name = node.text.decode()
             if in_directive(node, defines=name in SDK_MACROS) or not msvc_sees(node, device=True):
                 continue
             if name in GCC_LIMITS or execution_space(node, macros) is not Space.HOST:
                 names.add(name)
+                uses.append(node)
         if not names:
             return
         body = ctx.source.body
@@ -96,4 +97,5 @@ class SdkFloatMacros(CppTransform):
             ctx.already(root, f"{', '.join(sorted(done))} defined for Windows")
         if names - done:
             todo = sorted(names - done)
-            insert_after_includes(ctx, root, block(todo), f"{', '.join(todo)}: portable values for Windows")
+            insert_after_includes(ctx, root, block(todo), f"{', '.join(todo)}: portable values for Windows",
+                                  [n for n in uses if n.text.decode() in todo])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import re
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import tree_sitter as ts
 
@@ -386,9 +386,14 @@ def in_directive(node: ts.Node, defines: bool = False) -> bool:
     return False
 
 
-def insert_after_includes(ctx, root: ts.Node, block: str, message: str) -> None:
+def insert_after_includes(ctx, root: ts.Node, block: str, message: str, uses: "Sequence[ts.Node | int]") -> None:
     """Insert ``block`` after the file's top-level ``#include`` lines (or its
-    ``#pragma once``, or at the top)."""
+    ``#pragma once``, or at the top). ``uses``: the nodes (or byte offsets) that need
+    the block; the site, which stands where the block goes, says how many and where
+    the first is (``... (3 use(s), first at line 42)``), so that a finding at the top
+    of a file leads to the code that needs it."""
+    first = min(ctx.position(u)[0] for u in uses)
+    message = f"{message} ({len(uses)} use(s), first at line {first})"
     includes = [c for c in root.named_children if c.type == "preproc_include"]
     pragma = [c for c in root.named_children if c.type == "preproc_call" and b"once" in c.text]
     anchor = (includes or pragma or [None])[-1]
