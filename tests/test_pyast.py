@@ -1,4 +1,4 @@
-"""Which platform tests keep code off Windows (winport.lang.pyast), as the detectors read them."""
+"""Which platform tests keep code off Windows (winport.lang.guards), as fixers and detectors read them."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import ast
 
 import pytest
 
-from winport.lang.pyast import excludes_windows, only_windows_or_more
+from winport.lang.guards import false_on_windows, true_on_windows
 
 
 def expr(code: str) -> ast.expr:
@@ -30,5 +30,5 @@ def expr(code: str) -> ast.expr:
     ("x > 1", False, False),
 ])
 def test_platform_tests(test, off_windows, on_windows):
-    assert excludes_windows(expr(test)) is off_windows
-    assert only_windows_or_more(expr(test)) is on_windows
+    assert false_on_windows(expr(test)) is off_windows
+    assert true_on_windows(expr(test)) is on_windows

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import ast
 
+from winport.lang.guards import HANDLES_MISSING_API, WindowsVisitor
 from winport.lang.pyast import position
 from winport.transform import Context, PythonDetector
 from winport.transforms.build.windows_extensions import NOT_ON_WINDOWS
@@ -11,14 +12,6 @@ def _skipped(name: str) -> bool:
     """Whether a module or op-library name is one of the extensions Windows builds skip."""
     last = name.rsplit(".", 1)[-1]
     return any(last.startswith(prefix) for prefix in NOT_ON_WINDOWS)
-
-
-def _catches_import_error(handlers: list[ast.ExceptHandler]) -> bool:
-    for h in handlers:
-        names = {n.id for n in ast.walk(h.type) if isinstance(n, ast.Name)} if h.type is not None else {"*"}
-        if names & {"*", "ImportError", "ModuleNotFoundError", "Exception", "BaseException", "OSError"}:
-            return True
-    return False
 
 
 class OptionalExtensions(PythonDetector):
@@ -53,7 +46,10 @@ class OptionalExtensions(PythonDetector):
         _Find(ctx).visit(module)
 
 
-class _Find(ast.NodeVisitor):
+class _Find(WindowsVisitor):
+    # a missing extension's DLL may also fail as OSError
+    accepted = HANDLES_MISSING_API | {"OSError"}
+
     def __init__(self, ctx: Context):
         self.ctx = ctx
 
@@ -70,13 +66,6 @@ class _Find(ast.NodeVisitor):
 
     def visit_Lambda(self, node) -> None:
         pass
-
-    def visit_Try(self, node: ast.Try) -> None:
-        if not _catches_import_error(node.handlers):
-            for stmt in node.body:
-                self.visit(stmt)
-        for part in (*node.handlers, *node.orelse, *node.finalbody):
-            self.visit(part)
 
     def visit_With(self, node: ast.With) -> None:
         if any("suppress" in ast.unparse(item.context_expr) and "ImportError" in ast.unparse(item.context_expr)

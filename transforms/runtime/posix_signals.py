@@ -3,12 +3,13 @@ from __future__ import annotations
 import libcst as cst
 import libcst.matchers as m
 
+from winport.lang.guards import POSIX_SIGNALS
 from winport.lang.python import GuardAwareTransformer, ensure_imports, parse_statement
 from winport.transform import Context, PythonTransform
 
-# signals Windows' Python does not define (signal.SIGINT, SIGTERM, SIGABRT, SIGBREAK, ... it does)
-MISSING = {"SIGUSR1", "SIGUSR2", "SIGTSTP", "SIGHUP", "SIGQUIT", "SIGALRM", "SIGCHLD", "SIGPIPE", "SIGCONT",
-           "SIGWINCH"}
+# the signals whose handlers this transform guards: SIGKILL gets SIGTERM instead, and
+# SIGKILL and SIGSTOP can have no handler anywhere
+MISSING = POSIX_SIGNALS - {"SIGKILL", "SIGSTOP"}
 _WINDOWS_HAS = {"SIGINT", "SIGTERM"}
 
 

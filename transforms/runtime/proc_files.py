@@ -3,12 +3,13 @@ from __future__ import annotations
 import libcst as cst
 import libcst.matchers as m
 
-from winport.lang.python import GuardAwareTransformer, ensure_imports, parse_expression
+from winport.lang.guards import catches
+from winport.lang.python import GuardAwareTransformer, ensure_imports, handler_names, parse_expression
 from winport.transform import Context, PythonTransform
 
 PROC = "/proc/"
 # handlers that already cope with the file missing
-_OS_ERRORS = {"OSError", "IOError", "FileNotFoundError", "EnvironmentError", "Exception", "BaseException"}
+_OS_ERRORS = frozenset({"OSError", "IOError", "FileNotFoundError", "EnvironmentError", "Exception", "BaseException"})
 _OPEN = m.Call(func=m.Name("open"), args=[m.Arg(keyword=None), m.ZeroOrMore()])
 _EXISTS = m.Call(func=m.OneOf(m.Attribute(m.Attribute(m.Name("os"), m.Name("path")),
                                           m.Name(m.MatchIfTrue(lambda n: n in ("exists", "isfile")))),
@@ -79,8 +80,7 @@ class _Reads(GuardAwareTransformer):
         self.checked: list[bool] = []  # per function: does it test os.path.exists("/proc/...")?
 
     def visit_Try(self, node: cst.Try) -> bool | None:
-        self.handled.append(any(h.type is None or any(n.value in _OS_ERRORS for n in m.findall(h.type, m.Name()))
-                                for h in node.handlers))  # type: ignore[attr-defined]
+        self.handled.append(any(catches(handler_names(h), _OS_ERRORS) for h in node.handlers))
         return super().visit_Try(node)
 
     def leave_Try(self, original: cst.Try, updated: cst.Try) -> cst.Try:

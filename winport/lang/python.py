@@ -8,13 +8,14 @@ How the engine parses only the statements a file's transforms need is
 
 from __future__ import annotations
 
+import ast
 from typing import Iterator
 
 import libcst as cst
 import libcst.matchers as m
 
+from . import guards
 from .partial import omitted as _omitted
-from .pyast import HANDLES_MISSING_API
 
 
 class PositionedTransformer(cst.CSTTransformer):
@@ -36,23 +37,43 @@ class PositionedTransformer(cst.CSTTransformer):
 
 class GuardAwareTransformer(PositionedTransformer):
     """A :class:`PositionedTransformer` that knows whether the node being visited is
-    already guarded for Windows: under either branch of a Windows test
-    (:func:`is_win32_test`, in an ``if`` statement or expression), of
-    ``hasattr(<module>, "...")``, in a ``try`` whose
-    handlers catch ``ImportError`` (``ModuleNotFoundError``, ``Exception``, a bare
-    ``except``), or after ``if <Windows test>: return`` (or ``raise``, ``continue``,
-    ``break``; also ``if not hasattr(os, "..."): raise``) in the same block. Read
-    :attr:`guarded`; a subclass that visits ``If``, ``Try`` or ``IndentedBlock``
-    itself calls ``super()``."""
+    guarded for Windows, by the rules of :mod:`winport.lang.guards` (the detectors'
+    too): in a branch a platform test keeps from Windows, the body of
+    ``if hasattr(<name>, "..."):``, a ``try`` body whose handlers catch what a
+    missing API raises, or after ``if <true on Windows>: return`` (or ``raise``,
+    ``continue``, ``break``; also ``if not hasattr(os, "..."): raise``) in the same
+    block. Read :attr:`guarded`; a subclass that visits ``If``, ``IfExp``, ``Try`` or
+    ``IndentedBlock`` itself calls ``super()``."""
 
     def __init__(self) -> None:
         super().__init__()
+        self._branches: dict[int, bool] = {}  # id of a branch about to be visited -> guarded
+        self._tests: dict[int, object] = {}  # id of an if being visited -> its test as ``ast``
         self._guards: list[bool] = []
         self._exits: list[bool] = [False]  # per block: did Windows leave it already?
 
     @property
     def guarded(self) -> bool:
         return any(self._guards) or any(self._exits)
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if id(node) in self._branches:
+            self._guards.append(self._branches[id(node)])
+        return super().on_visit(node)
+
+    def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode):  # type: ignore[override]
+        result = super().on_leave(original_node, updated_node)
+        if self._branches.pop(id(original_node), None) is not None:
+            self._guards.pop()
+        return result
+
+    def _branch(self, node, test) -> None:
+        """Record, before they are visited, whether ``node``'s body and ``orelse`` are guarded."""
+        read = self._tests[id(node)] = guards.from_cst(_EMPTY.code_for_node(test))
+        body, orelse = guards.branches(read)
+        self._branches[id(node.body)] = body
+        if node.orelse is not None:
+            self._branches[id(node.orelse)] = orelse
 
     def visit_IndentedBlock(self, node: cst.IndentedBlock) -> bool | None:
         self._exits.append(False)
@@ -63,31 +84,44 @@ class GuardAwareTransformer(PositionedTransformer):
         return updated
 
     def visit_If(self, node: cst.If) -> bool | None:
-        self._guards.append(is_win32_test(node.test) or is_win32_test(node.test, negated=True)
-                            or bool(m.findall(node.test, m.Call(func=m.Name("hasattr")))))
+        self._branch(node, node.test)
         return None
 
     def leave_If(self, original: cst.If, updated: cst.If) -> cst.If:
-        self._guards.pop()
-        if _windows_leaves(original):
+        test = self._tests.pop(id(original), None)
+        last = original.body.body[-1] if original.body.body else None
+        if isinstance(last, cst.SimpleStatementLine):
+            last = last.body[-1] if last.body else None
+        if guards.leaves_block(test, original.orelse is not None, _AST_EXITS.get(type(last), type(None))):
             self._exits[-1] = True
         return updated
 
     def visit_IfExp(self, node: cst.IfExp) -> bool | None:
-        self._guards.append(is_win32_test(node.test) or is_win32_test(node.test, negated=True))
+        self._branch(node, node.test)
         return None
 
     def leave_IfExp(self, original: cst.IfExp, updated: cst.IfExp) -> cst.BaseExpression:
-        self._guards.pop()
+        self._tests.pop(id(original), None)
         return updated
 
     def visit_Try(self, node: cst.Try) -> bool | None:
-        self._guards.append(any(_catches_import_error(h) for h in node.handlers))
+        self._branches[id(node.body)] = any(guards.catches(handler_names(h)) for h in node.handlers)
         return None
 
     def leave_Try(self, original: cst.Try, updated: cst.Try) -> cst.Try:
-        self._guards.pop()
         return updated
+
+
+_EMPTY = cst.Module([])
+_AST_EXITS = {cst.Return: ast.Return, cst.Raise: ast.Raise, cst.Continue: ast.Continue, cst.Break: ast.Break}
+
+
+def handler_names(handler: cst.ExceptHandler) -> set[str] | None:
+    """The names an ``except`` clause catches (None for a bare ``except``), for
+    :func:`winport.lang.guards.catches`."""
+    if handler.type is None:
+        return None
+    return {n.value for n in m.findall(handler.type, m.Name())}  # type: ignore[attr-defined]
 
 
 class ImportGuard(GuardAwareTransformer):
@@ -117,32 +151,6 @@ class ImportGuard(GuardAwareTransformer):
         self.ctx.applied(self.pos(original), self.message)
         return parse_statement(self.code, self.module).with_changes(leading_lines=updated.leading_lines)
 
-
-
-_EXIT = (cst.Return, cst.Raise, cst.Continue, cst.Break)
-_LACKS = m.UnaryOperation(operator=m.Not(), expression=m.Call(func=m.Name("hasattr")))
-
-
-def _windows_leaves(node: cst.If) -> bool:
-    """``if <Windows test>: ... return`` (no ``else``): what follows it in the block
-    does not run on Windows; ``if not hasattr(...): raise``: it runs only where the
-    API exists."""
-    if node.orelse is not None:
-        return False
-    windows = isinstance(node.test, (cst.Comparison, cst.Call)) and is_win32_test(node.test)  # not negated
-    if not (windows or m.matches(node.test, _LACKS)):
-        return False
-    last = node.body.body[-1] if node.body.body else None
-    if isinstance(last, cst.SimpleStatementLine):
-        last = last.body[-1] if last.body else None
-    return isinstance(last, _EXIT)
-
-
-def _catches_import_error(handler: cst.ExceptHandler) -> bool:
-    if handler.type is None:
-        return True
-    names = m.findall(handler.type, m.Name())
-    return any(n.value in HANDLES_MISSING_API for n in names)  # type: ignore[attr-defined]
 
 
 def statements(block) -> "Iterator[cst.CSTNode]":
@@ -338,18 +346,9 @@ WIN32 = 'sys.platform == "win32"'
 
 
 def is_win32_test(test: cst.BaseExpression, negated: bool = False) -> bool:
-    """Whether ``test`` asks "is this Windows?": ``sys.platform`` compared with "win32"
+    """Whether ``test`` (anywhere inside it) asks "is this Windows?"
+    (:func:`winport.lang.guards.asks_windows`): ``sys.platform`` compared with "win32"
     or ``os.name`` with "nt" (``!=`` when ``negated``), or ``sys.platform.startswith("win")``
-    (under ``not`` when ``negated``)."""
-    op = m.NotEqual() if negated else m.Equal()
-
-    def compares(owner: str, attr: str, value: str) -> bool:
-        return bool(m.findall(test, m.Comparison(
-            left=m.Attribute(m.Name(owner), m.Name(attr)),
-            comparisons=[m.ComparisonTarget(op, m.SimpleString(value=m.MatchIfTrue(lambda v: value in v)))])))
-
-    starts = m.Call(func=m.Attribute(m.Attribute(m.Name("sys"), m.Name("platform")), m.Name("startswith")),
-                    args=[m.Arg(m.SimpleString(value=m.MatchIfTrue(lambda v: v.strip("\"'") == "win")))])
-    if negated:
-        starts = m.UnaryOperation(operator=m.Not(), expression=starts)
-    return compares("sys", "platform", "win32") or compares("os", "name", "nt") or bool(m.findall(test, starts))
+    (under ``not`` when ``negated``). A transform uses it to recognise its own rewrite."""
+    read = guards.from_cst(_EMPTY.code_for_node(test))
+    return read is not None and guards.asks_windows(read, negated)
