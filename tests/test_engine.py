@@ -518,3 +518,25 @@ def test_tokens_calls_and_defines_found_from_the_text_are_the_querys():
             assert [(n.start_byte, n.end_byte) for n in found_by_text(root)] == by_query, (path, query)
             checked[i] += len(by_query)
     assert all(n > 5 for n in checked), checked
+
+
+class ReturnsNothing(PythonTransform):
+    """Records a site and returns None instead of the module."""
+    id = "test/returns-nothing"
+    summary = "test"
+    triggers = ("pass",)
+
+    def rewrite(self, wrapper, ctx: Context):
+        ctx.applied((1, 1), "pretends")
+        return None
+
+
+def test_a_rewrite_that_returns_no_module_fails_on_that_file_only(tree):
+    root = tree({"setup.py": "", "CMakeLists.txt": "", "csrc/a.cu": "", "vllm/a.py": "pass\n",
+                 "vllm/b.py": "x = 1 or 2\npass\n"})
+    report = Pipeline([ReturnsNothing(), registry.get("runtime/so-reuseport")], jobs=1).run(str(root))
+    res = report.by_id("test/returns-nothing")
+    assert res.outcome is Outcome.FAILED and len(res.files) == 2
+    assert all("rewrite returned NoneType, not the libcst Module" in f.reason for f in res.files)
+    assert report.by_id("runtime/so-reuseport").outcome is not Outcome.FAILED
+    assert (root / "vllm/a.py").read_text() == "pass\n"

@@ -168,64 +168,18 @@ class Pipeline:
             treesitter.forget()
 
     def _run(self, root: str, write: bool, paths: Sequence[str] | None = None) -> Report:
+        """The stages, in order: discover and prefilter, plan and prune, process,
+        collect, write. Processing overlaps the first two where it can: Python files
+        that no plan can change start in the worker processes during the scan."""
         started = time.perf_counter()
         with _Workers(self.jobs - 1) as workers:
-            # Python files that no plan can change start in the workers during the scan
-            # once it has found enough files to be worth them
-            waiting: list[FileWork] = []
-
-            def grew(work: list[FileWork]) -> None:
-                if all(t.language.startswith("python") and _plans_nothing(t) for t in work[-1].transforms):
-                    waiting.append(work[-1])
-                if workers.n and len(work) >= FILES_PER_WORKER:
-                    for w in waiting:
-                        workers.submit(w, {})
-                    waiting.clear()
-
-            work, scanned = self.candidates(root, grew, paths)
-            notes: dict[str, str] = {}
-            plans: dict = {}
-            outcomes = self._plan_and_process(root, work, scanned, workers, notes, plans)
-
-        results = {t.id: TransformResult(t.id, t.seed, t.summary, note=notes.get(t.id, "")) for t in self.transforms}
-        changed: dict[str, tuple[bytes, bytes]] = {}
-        for out in outcomes:
-            for r in out.results:
-                results[r.transform].files.append(r)
-            if out.new_raw is not None:
-                changed[out.path] = (scanned[out.path].raw, out.new_raw)
-
-        created: set[str] = set()
-        for t in self.transforms:
-            res = results[t.id]
-            if type(t).new_files is not Transform.new_files and any(
-                    f.outcome in (Outcome.APPLIED, Outcome.ALREADY) for f in res.files):
-                for path, text in t.new_files(plans.get(t.id)).items():
-                    res.files.append(_new_file(root, path, text, t, changed, created))
-        for t in self.transforms:
-            res = results[t.id]
-            if t.expects and not res.note and not any(f.outcome is not Outcome.NOT_NEEDED for f in res.files):
-                res.drift = f"{t.expects} (looked in {', '.join(t.globs)} for {' / '.join(t.triggers)})"
-            drifts = [f.reason for f in res.files if f.outcome is Outcome.DRIFTED]
-            if drifts and not res.drift:
-                res.drift = drifts[0]
-
+            work, scanned = self.candidates(root, lambda work: workers.early(work, plans_nothing=_plans_nothing),
+                                            paths)
+            planner, plans = _Plans(root, self.transforms, work, scanned), {}
+            outcomes = _process(work, planner, plans, workers)
+        results, changed, created = _collect(root, self.transforms, outcomes, scanned, planner.reasons, plans)
         if write:
-            for path in sorted(changed):
-                old, new = changed[path]
-                try:
-                    if path in created:
-                        create_atomic(root, path, new)
-                    else:
-                        write_atomic(root, path, old, new)
-                except (SourceError, OSError) as exc:
-                    reason = str(exc) if isinstance(exc, SourceError) else f"{path}: cannot write ({exc})"
-                    for res in results.values():
-                        for f in res.files:
-                            if f.path == path and f.outcome is Outcome.APPLIED:
-                                f.outcome, f.reason = Outcome.FAILED, reason
-                    del changed[path]
-
+            _write(root, changed, created, results)
         return Report(
             root=root,
             transforms=[results[t.id] for t in self.transforms],
@@ -237,68 +191,82 @@ class Pipeline:
             limits=KNOWN_LIMITS,
         )
 
-    def _add_planned(self, work: list[FileWork], scanned: dict[str, SourceFile], t: Transform,
-                     paths: set[str]) -> None:
+
+# -- plan and prune ------------------------------------------------------------------
+class _Plans:
+    """The plan stage: each transform with a ``not_needed`` answer or a ``plan`` looks
+    at the tree (:class:`TreeView`) once. One that is not needed leaves every file's
+    list (its reason in :attr:`reasons`); one whose plan names files
+    (``plan_files``) is added to them, in run order."""
+
+    def __init__(self, root: str, transforms: list[Transform], work: list[FileWork],
+                 scanned: dict[str, SourceFile]):
+        self.root, self.transforms, self.work, self.scanned = root, transforms, work, scanned
+        self.reasons: dict[str, str] = {}
+        self.memo: dict = {}  # shared by every transform's TreeView
+
+    def run(self, transforms: list[Transform], plans: dict) -> None:
+        for t in transforms:
+            if type(t).not_needed is not Transform.not_needed:
+                why = t.not_needed(TreeView(self.root, self.scanned, t, self.memo))
+                if why:
+                    self.reasons[t.id] = why
+                    self._drop(t)
+                    continue
+            if type(t).plan is not Transform.plan:
+                plans[t.id] = t.plan(TreeView(self.root, self.scanned, t, self.memo))
+                self._add(t, t.plan_files(plans[t.id]))
+
+    def _drop(self, t: Transform) -> None:
+        for w in self.work:
+            if t in w.transforms:
+                w.transforms = [x for x in w.transforms if x is not t]
+        self.work[:] = [w for w in self.work if w.transforms]
+
+    def _add(self, t: Transform, paths: set[str]) -> None:
         """Make ``t`` run on ``paths`` (files its globs match), keeping the run order."""
-        by_path = {w.source.path: w for w in work}
+        by_path = {w.source.path: w for w in self.work}
         order = {id(x): i for i, x in enumerate(self.transforms)}
         for path in sorted(paths):
-            if path not in scanned or not t.matcher()(path):
+            if path not in self.scanned or not t.matcher()(path):
                 continue
             w = by_path.get(path)
             if w is None:
-                w = by_path[path] = FileWork(scanned[path], [])
-                work.append(w)
+                w = by_path[path] = FileWork(self.scanned[path], [])
+                self.work.append(w)
             if t not in w.transforms:
                 w.transforms = sorted([*w.transforms, t], key=lambda x: order[id(x)])
-        work.sort(key=lambda w: w.source.path)
+        self.work.sort(key=lambda w: w.source.path)
 
-    def _plan_and_process(self, root: str, work: list[FileWork], scanned: dict[str, SourceFile],
-                          workers: "_Workers | None" = None, notes: dict | None = None,
-                          plans: dict | None = None) -> list[FileOutcome]:
-        """Plan, then process every file. With more than one job, ``jobs - 1`` worker
-        processes and the parent share the files: the Python files (whose transforms
-        plan little) start in the workers, some during the scan, while the parent
-        plans the rest; the parent, which holds the plans' parse trees and compiled
-        queries, then takes the tasks no worker has started yet, smallest first, while
-        the workers go from the biggest. A transform whose ``not_needed`` answers
-        leaves every file's list, its reason in ``notes``. ``plans`` receives the plans."""
-        plans = {} if plans is None else plans
-        memo: dict = {}
-        notes = {} if notes is None else notes
 
-        def plan(transforms: list[Transform]) -> None:
-            for t in transforms:
-                why = t.not_needed(TreeView(root, scanned, t, memo)) if type(t).not_needed is not Transform.not_needed else ""
-                if why:
-                    notes[t.id] = why
-                    for w in work:
-                        if t in w.transforms:
-                            w.transforms = [x for x in w.transforms if x is not t]
-                    work[:] = [w for w in work if w.transforms]
-                elif type(t).plan is not Transform.plan:
-                    plans[t.id] = t.plan(TreeView(root, scanned, t, memo))
-                    self._add_planned(work, scanned, t, t.plan_files(plans[t.id]))
-
-        python = [t for t in self.transforms if t.language.startswith("python")]
-        plan(python)
-        if workers is None or not workers.n or (not workers.tasks and len(work) < FILES_PER_WORKER):
-            plan([t for t in self.transforms if t not in python])
-            return [process_file(w, plans) for w in work]
-        started = {id(w) for w, _, _ in workers.tasks}
-        for w in sorted(work, key=_weight):  # biggest first: a few large Python files dominate
-            if id(w) not in started and all(t in python for t in w.transforms):
-                workers.submit(w, plans)
-        plan([t for t in self.transforms if t not in python])
-        # a file a later plan gave more transforms runs again, with all of them
-        submitted = {id(w): n for w, n, _ in workers.tasks}
-        tasks = [task for task in workers.tasks if task[1] == len(task[0].transforms)]
-        for w in sorted(work, key=_weight):
-            if submitted.get(id(w)) != len(w.transforms):
-                tasks.append(workers.submit(w, plans))
-        done = [process_file(w, plans) for w, _, future in reversed(tasks) if future.cancel()]
-        done += [future.result() for _, _, future in tasks if not future.cancelled()]
-        return sorted(done, key=lambda out: out.path)
+# -- process ---------------------------------------------------------------------------
+def _process(work: list[FileWork], planner: _Plans, plans: dict, workers: "_Workers") -> list[FileOutcome]:
+    """Plan, then process every file. With more than one job, ``jobs - 1`` worker
+    processes and the parent share the files: the Python files (whose transforms
+    plan little) start in the workers, some during the scan, while the parent
+    plans the rest; the parent, which holds the plans' parse trees and compiled
+    queries, then takes the tasks no worker has started yet, smallest first, while
+    the workers go from the biggest. A file a later plan gave more transforms runs
+    again, with all of them."""
+    python = [t for t in planner.transforms if t.language.startswith("python")]
+    others = [t for t in planner.transforms if t not in python]
+    planner.run(python, plans)
+    if not workers.n or (not workers.tasks and len(work) < FILES_PER_WORKER):
+        planner.run(others, plans)
+        return [process_file(w, plans) for w in work]
+    started = {id(w) for w, _, _ in workers.tasks}
+    for w in sorted(work, key=_weight):  # biggest first: a few large Python files dominate
+        if id(w) not in started and all(t in python for t in w.transforms):
+            workers.submit(w, plans)
+    planner.run(others, plans)
+    submitted = {id(w): n for w, n, _ in workers.tasks}
+    tasks = [task for task in workers.tasks if task[1] == len(task[0].transforms)]
+    for w in sorted(work, key=_weight):
+        if submitted.get(id(w)) != len(w.transforms):
+            tasks.append(workers.submit(w, plans))
+    done = [process_file(w, plans) for w, _, future in reversed(tasks) if future.cancel()]
+    done += [future.result() for _, _, future in tasks if not future.cancelled()]
+    return sorted(done, key=lambda out: out.path)
 
 
 class _Workers:
@@ -310,6 +278,17 @@ class _Workers:
         self.pool: cf.ProcessPoolExecutor | None = None
         self.tasks: list[tuple[FileWork, int, cf.Future]] = []
         self.frozen = False
+        self.waiting: list[FileWork] = []  # found by the scan, not yet worth the workers
+
+    def early(self, work: list[FileWork], plans_nothing: Callable[[Transform], bool]) -> None:
+        """The scan found ``work[-1]``: a Python file that no plan can change is kept
+        for the workers, which start on those once the scan has found enough files."""
+        if all(t.language.startswith("python") and plans_nothing(t) for t in work[-1].transforms):
+            self.waiting.append(work[-1])
+        if self.n and len(work) >= FILES_PER_WORKER:
+            for w in self.waiting:
+                self.submit(w, {})
+            self.waiting.clear()
 
     def submit(self, w: FileWork, plans: dict) -> tuple[FileWork, int, cf.Future]:
         if self.pool is None:
@@ -332,6 +311,54 @@ class _Workers:
             self.pool.shutdown(wait=True, cancel_futures=True)
             if self.frozen:
                 gc.unfreeze()
+
+
+# -- collect and write ---------------------------------------------------------------
+def _collect(root: str, transforms: list[Transform], outcomes: list[FileOutcome], scanned: dict[str, SourceFile],
+             notes: dict[str, str], plans: dict) -> tuple[dict[str, TransformResult], dict, set[str]]:
+    """Each transform's result (its files, the files it adds, its drift) and the
+    changed files: {path: (old bytes, new bytes)}, and those that are new."""
+    results = {t.id: TransformResult(t.id, t.seed, t.summary, note=notes.get(t.id, "")) for t in transforms}
+    changed: dict[str, tuple[bytes, bytes]] = {}
+    for out in outcomes:
+        for r in out.results:
+            results[r.transform].files.append(r)
+        if out.new_raw is not None:
+            changed[out.path] = (scanned[out.path].raw, out.new_raw)
+    created: set[str] = set()
+    for t in transforms:
+        res = results[t.id]
+        if type(t).new_files is not Transform.new_files and any(
+                f.outcome in (Outcome.APPLIED, Outcome.ALREADY) for f in res.files):
+            for path, text in t.new_files(plans.get(t.id)).items():
+                res.files.append(_new_file(root, path, text, t, changed, created))
+    for t in transforms:
+        res = results[t.id]
+        if t.expects and not res.note and not any(f.outcome is not Outcome.NOT_NEEDED for f in res.files):
+            res.drift = f"{t.expects} (looked in {', '.join(t.globs)} for {' / '.join(t.triggers)})"
+        drifts = [f.reason for f in res.files if f.outcome is Outcome.DRIFTED]
+        if drifts and not res.drift:
+            res.drift = drifts[0]
+    return results, changed, created
+
+
+def _write(root: str, changed: dict, created: set[str], results: dict[str, TransformResult]) -> None:
+    """Write every changed file atomically; one that cannot be written leaves
+    ``changed`` and fails the transforms that changed it."""
+    for path in sorted(changed):
+        old, new = changed[path]
+        try:
+            if path in created:
+                create_atomic(root, path, new)
+            else:
+                write_atomic(root, path, old, new)
+        except (SourceError, OSError) as exc:
+            reason = str(exc) if isinstance(exc, SourceError) else f"{path}: cannot write ({exc})"
+            for res in results.values():
+                for f in res.files:
+                    if f.path == path and f.outcome is Outcome.APPLIED:
+                        f.outcome, f.reason = Outcome.FAILED, reason
+            del changed[path]
 
 
 def _new_file(root: str, path: str, text: str, t: Transform, changed: dict, created: set) -> FileResult:
@@ -371,7 +398,9 @@ def _weight(w: FileWork) -> int:
 
 # -- one file -------------------------------------------------------------------
 def process_file(work: FileWork, plans: dict) -> FileOutcome:
-    """Run the file's transforms in order; return its new bytes (or None) and results."""
+    """Run the file's transforms in order, the fixers first and then the detectors
+    (which judge the text the fixers leave: a site a fixer of this run rewrites is
+    not reported as left to a person); return its new bytes (or None) and results."""
     source = work.source
     try:
         source.text  # decodes, or says why not
@@ -381,18 +410,11 @@ def process_file(work: FileWork, plans: dict) -> FileOutcome:
 
     results: dict[str, FileResult] = {}
     body = source.body
-    # the detectors judge the text the fixers leave: a site a fixer of this run rewrites
-    # is not reported as left to a person
     fixers = [t for t in work.transforms if t.fixes]
     for language, group in _groups(fixers) + _groups(t for t in work.transforms if not t.fixes):
         current = SourceFile.from_bytes(source.path, body) if body is not source.body else source
         run = {"python": _run_python, "python-ast": _run_ast}.get(language, _run_edits)
-        body = run(language, current, group, plans, results)
-        if current is not source:  # an earlier group changed the file: report the file's own lines
-            lines = _line_map(source.body, current.body)
-            for t in group:
-                r = results[t.id]
-                r.sites, r.reported = _remapped(r.sites, lines), _remapped(r.reported, lines)
+        body = run(language, current, group, plans, results, _Lines(source.body))
 
     ordered = [results[t.id] for t in work.transforms]
     new_raw = source.encode(body) if body != source.body else None
@@ -407,6 +429,46 @@ def _groups(transforms: Iterable[Transform]) -> list[tuple[str, list[Transform]]
         else:
             groups.append((t.language, [t]))
     return groups
+
+
+class _Lines:
+    """Maps the lines of the text a transform saw to the file's own lines, so that
+    every site names a line of the file as it was (one map per text, made when an
+    earlier transform of the run had moved lines)."""
+
+    def __init__(self, origin: bytes):
+        self.origin = origin
+        self._text: bytes = origin
+        self._map: dict[int, int] | None = None
+
+    def remap(self, ctx: Context, seen: bytes) -> None:
+        if seen == self.origin:
+            return
+        if self._map is None or seen != self._text:
+            self._text, self._map = seen, _line_map(self.origin, seen)
+        for sites in (ctx.sites, ctx.already_sites, ctx.reported):
+            sites[:] = [replace(s, line=self._map.get(s.line, s.line)) for s in sites]
+
+
+def _step(t: Transform, source: SourceFile, plans: dict, results: dict[str, FileResult], lines: _Lines,
+          call: Callable[[Context], object], seen: bytes | None = None) -> tuple[Context, object] | None:
+    """One transform on one file, the step of every language path: a new
+    :class:`Context`, ``call(ctx)`` (which runs the transform's ``rewrite``), a crash
+    contained as that transform's failure on this file, the sites mapped to the file's
+    own lines (``seen``: the text the transform saw, default ``source``'s), the result
+    recorded. Returns the context and what ``call`` returned, or None after a failure."""
+    ctx = Context(t, source, plans.get(t.id))
+    try:
+        value = call(ctx)
+    except TransformError as exc:
+        results[t.id] = _failed(t, source.path, f"{source.path}: {exc}")
+        return None
+    except Exception:
+        results[t.id] = _failed(t, source.path, f"{source.path}: transform {t.id} raised:\n{traceback.format_exc()}")
+        return None
+    lines.remap(ctx, source.body if seen is None else seen)
+    results[t.id] = _result(ctx)
+    return ctx, value
 
 
 def _result(ctx: Context) -> FileResult:
@@ -426,31 +488,30 @@ def _failed(t: Transform, path: str, reason: str) -> FileResult:
     return FileResult(t.id, path, Outcome.FAILED, reason=reason)
 
 
-def _crash(t: Transform, path: str) -> FileResult:
-    return _failed(t, path, f"{path}: transform {t.id} raised:\n{traceback.format_exc()}")
+def _fail_all(changed_by: list[Context], path: str, reason: str, results: dict[str, FileResult]) -> None:
+    for ctx in changed_by:
+        results[ctx.transform.id] = _failed(ctx.transform, path, reason)
 
 
-def _run_edits(language, source, group, plans, results) -> bytes:
+def _run_edits(language, source, group, plans, results, lines) -> bytes:
     """tree-sitter and text families: every transform edits the same parse."""
     tree = treesitter.parse(language, source.body) if language != "text" else None
     subject = tree if tree is not None else source.text
     accepted: list = []
     changed_by: list[Context] = []
-    for t in group:
-        ctx = Context(t, source, plans.get(t.id))
+
+    def rewrite(t: Transform, ctx: Context) -> None:
+        t.rewrite(subject, ctx)
         try:
-            t.rewrite(subject, ctx)
             apply_edits(source.body, accepted + ctx.edits)  # overlap check only
         except TransformError as exc:
-            results[t.id] = _failed(t, source.path, f"{source.path}: {exc} (with an earlier transform's edits)")
-            continue
-        except Exception:
-            results[t.id] = _crash(t, source.path)
-            continue
-        results[t.id] = _result(ctx)
-        if ctx.edits:
-            accepted += ctx.edits
-            changed_by.append(ctx)
+            raise TransformError(f"{exc} (with an earlier transform's edits)") from None
+
+    for t in group:
+        done = _step(t, source, plans, results, lines, lambda ctx: rewrite(t, ctx))
+        if done and done[0].edits:
+            accepted += done[0].edits
+            changed_by.append(done[0])
     if not accepted:
         return source.body
     new = apply_edits(source.body, accepted, source.newline)
@@ -463,38 +524,37 @@ def _run_edits(language, source, group, plans, results) -> bytes:
         if after > before:
             after = treesitter.error_count(treesitter.parse(language, new))
         if after > before:
-            reason = (f"{source.path}: re-parse guard: the rewrite would add {after - before} "
-                      f"ERROR/MISSING node(s); file left untouched")
-            for ctx in changed_by:
-                results[ctx.transform.id] = _failed(ctx.transform, source.path, reason)
+            _fail_all(changed_by, source.path, f"{source.path}: re-parse guard: the rewrite would add "
+                                               f"{after - before} ERROR/MISSING node(s); file left untouched", results)
             return source.body
     return new
 
 
-def _run_python(language, source, group, plans, results) -> bytes:
+def _run_python(language, source, group, plans, results, lines=None) -> bytes:
     """libcst family. When every transform of the group has anchors, libcst parses
     only the statements they need (:class:`~winport.lang.partial.Partial`), else (or
     where the partial module cannot stand for the file) the whole module."""
     from .lang.partial import statement_spans
 
+    lines = lines or _Lines(source.body)
     spans = None  # the file's statements, read once for both ways
     if all(t.anchor_re() is not None for t in group):
         spans = statement_spans(source.body)
-        new = _run_python_partial(source, group, plans, results, spans)
+        new = _run_python_partial(source, group, plans, results, spans, lines)
         if new is not None:
             return new
-    return _run_python_whole(source, group, plans, results, spans)
+    return _run_python_whole(source, group, plans, results, spans, lines)
 
 
-def _run_python_partial(source, group, plans, results, spans=None) -> bytes | None:
+def _run_python_partial(source, group, plans, results, spans=None, lines=None) -> bytes | None:
     """Each transform sees a partial module of the file as the earlier ones left it;
     None where a partial module cannot stand for the file (nothing is kept then)."""
     import re
 
     from .lang.partial import Partial, focus, node_positions, statement_spans
 
+    lines = lines or _Lines(source.body)
     code = source.body
-    lines: dict[int, int] | None = None  # line in ``code`` -> line in the file
     changed_by: list[tuple[Context, object]] = []  # each changing transform, the code it left
     todo = list(group)
     anchors = re.compile(b"|".join(t.anchor_re().pattern for t in group))
@@ -510,41 +570,36 @@ def _run_python_partial(source, group, plans, results, spans=None) -> bytes | No
         positions: dict = {}  # statement -> its nodes' positions within it, shared by the transforms
         rest: list[Transform] = []
         for i, t in enumerate(todo):
-            ctx = Context(t, source, plans.get(t.id))
-            wrapper = focus(part.module, t.anchor_re(), part.spans)
-            ctx.node_position = node_positions(wrapper, positions, part.line_of)
-            token = part.active()
-            try:
-                new_module = t.rewrite(wrapper, ctx)
-            except Exception:
-                results[t.id] = _crash(t, source.path)
-                continue
-            finally:
-                part.reset(token)
-            if lines is not None:  # an earlier transform moved lines: report the file's own
-                for sites in (ctx.sites, ctx.already_sites, ctx.reported):
-                    sites[:] = _remapped(sites, lines)
-            results[t.id] = _result(ctx)
-            if ctx.sites:
+            def rewrite(ctx: Context, t=t):
+                wrapper = focus(part.module, t.anchor_re(), part.spans)
+                ctx.node_position = node_positions(wrapper, positions, part.line_of)
+                token = part.active()
+                try:
+                    return wrapper, _checked(t, t.rewrite(wrapper, ctx))
+                finally:
+                    part.reset(token)
+
+            done = _step(t, source, plans, results, lines, rewrite, seen=code)
+            if done and done[0].sites:
+                ctx, (wrapper, new_module) = done
                 spliced = part.splice(new_module, wrapper)
                 if spliced is None:
                     return None
                 code, rewritten, texts = spliced, new_module, part.after
                 changed_by.append((ctx, code))
                 rest = todo[i + 1:]
-                if rest:
-                    lines = _line_map(source.body, code)
                 break
         todo = rest
     return _guarded(source, code, changed_by, results)
 
 
-def _run_python_whole(source, group, plans, results, spans=None) -> bytes:
+def _run_python_whole(source, group, plans, results, spans=None, lines=None) -> bytes:
     """libcst family on the whole module: parse once, each transform returns a new module."""
     import libcst as cst
 
     from .lang.partial import focus, node_positions, statement_spans
 
+    lines = lines or _Lines(source.body)
     try:
         module = cst.parse_module(source.body)
     except cst.ParserSyntaxError as exc:
@@ -553,31 +608,34 @@ def _run_python_whole(source, group, plans, results, spans=None) -> bytes:
             results[t.id] = _failed(t, source.path, reason)
         return source.body
     changed_by: list[tuple[Context, object]] = []  # each changing transform, the module it left
-    lines: dict[int, int] | None = None  # line in the current module -> line in the file
     code = source.body  # the current module's code and (``spans``) its top-level statements' lines
     positions: dict = {}  # statement -> its nodes' positions within it, shared by the file's transforms
     for t in group:
-        ctx = Context(t, source, plans.get(t.id))
         if t.anchor_re() is not None and spans is None:
             spans = statement_spans(code)
-        wrapper = focus(module, t.anchor_re(), spans)
-        ctx.node_position = node_positions(wrapper, positions)
-        try:
-            new_module = t.rewrite(wrapper, ctx)
-        except Exception:
-            results[t.id] = _crash(t, source.path)
-            continue
-        if lines is not None:  # an earlier transform moved lines: report the file's own
-            for sites in (ctx.sites, ctx.already_sites, ctx.reported):
-                sites[:] = _remapped(sites, lines)
-        results[t.id] = _result(ctx)
-        if ctx.sites:
-            module = new_module
+
+        def rewrite(ctx: Context, t=t):
+            wrapper = focus(module, t.anchor_re(), spans)
+            ctx.node_position = node_positions(wrapper, positions)
+            return _checked(t, t.rewrite(wrapper, ctx))
+
+        done = _step(t, source, plans, results, lines, rewrite, seen=code)
+        if done and done[0].sites:
+            ctx, module = done
             changed_by.append((ctx, module))
             if t is not group[-1]:
                 code, spans = module.bytes, None
-                lines = _line_map(source.body, code)
     return _guarded(source, module.bytes if changed_by else source.body, changed_by, results)
+
+
+def _checked(t: Transform, module):
+    """What a Python transform's ``rewrite`` returned, if it is a module."""
+    import libcst as cst
+
+    if not isinstance(module, cst.Module):
+        raise TransformError(f"transform {t.id}: rewrite returned {type(module).__name__}, "
+                             "not the libcst Module (wrapper.module or wrapper.visit(...))")
+    return module
 
 
 def _guarded(source, new: bytes, changed_by: list[tuple[Context, object]], results) -> bytes:
@@ -585,23 +643,14 @@ def _guarded(source, new: bytes, changed_by: list[tuple[Context, object]], resul
     code reads a name before anything binds it where the original did not (then the
     file is left as it was and its changing transforms fail, the first that broke it
     named)."""
-    import ast
-
     from .lang.bindings import new_unbound
 
     if not changed_by:
         return source.body
-    try:  # one parse serves the compile check and the import guard
-        tree, error = ast.parse(new, source.path), None
-        compile(tree, source.path, "exec", dont_inherit=True)
-    except SyntaxError as exc:
-        error = f"line {exc.lineno}: {exc.msg}"
-    except ValueError as exc:  # e.g. NUL bytes
-        error = str(exc)
+    tree, error = _compiled(new, source.path)  # one parse serves the compile check and the import guard
     if error and not python_error(source.body, source.path):
-        reason = f"{source.path}: re-parse guard: the rewrite does not compile ({error}); file left untouched"
-        for ctx, _ in changed_by:
-            results[ctx.transform.id] = _failed(ctx.transform, source.path, reason)
+        _fail_all([ctx for ctx, _ in changed_by], source.path, f"{source.path}: re-parse guard: the rewrite does "
+                                                                f"not compile ({error}); file left untouched", results)
         return source.body
     if error or not new_unbound(source.body, tree):
         return new
@@ -619,10 +668,11 @@ def _guarded(source, new: bytes, changed_by: list[tuple[Context, object]], resul
     return source.body
 
 
-def _run_ast(language, source, group, plans, results) -> bytes:
+def _run_ast(language, source, group, plans, results, lines=None) -> bytes:
     """Report-only Python detectors: one ``ast`` parse, no edits."""
     import ast
 
+    lines = lines or _Lines(source.body)
     try:
         module = ast.parse(source.body, filename=source.path)
     except (SyntaxError, ValueError) as exc:
@@ -631,20 +681,10 @@ def _run_ast(language, source, group, plans, results) -> bytes:
             results[t.id] = _failed(t, source.path, reason)
         return source.body
     for t in group:
-        ctx = Context(t, source, plans.get(t.id))
-        try:
-            t.rewrite(module, ctx)
-        except Exception:
-            results[t.id] = _crash(t, source.path)
-            continue
-        results[t.id] = _failed(t, source.path, f"{source.path}: detector {t.id} recorded an edit") \
-            if ctx.edits or ctx.sites else _result(ctx)
+        done = _step(t, source, plans, results, lines, lambda ctx: t.rewrite(module, ctx))
+        if done and (done[0].edits or done[0].sites):
+            results[t.id] = _failed(t, source.path, f"{source.path}: detector {t.id} recorded an edit")
     return source.body
-
-
-def _remapped(sites: list, lines: dict[int, int]) -> list:
-    """``sites`` with their lines of a rewritten file mapped to the original file's."""
-    return [replace(s, line=lines.get(s.line, s.line)) for s in sites]
 
 
 def _line_map(old: bytes, new: bytes) -> dict[int, int]:
@@ -657,12 +697,20 @@ def _line_map(old: bytes, new: bytes) -> dict[int, int]:
     return out
 
 
+def _compiled(code: bytes, path: str):
+    """(the ``ast`` of ``code``, None) if it compiles, else (None, why not)."""
+    import ast
+
+    try:
+        tree = ast.parse(code, path)
+        compile(tree, path, "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        return None, f"line {exc.lineno}: {exc.msg}"
+    except ValueError as exc:  # e.g. NUL bytes
+        return None, str(exc)
+    return tree, None
+
+
 def python_error(code: bytes, path: str) -> str | None:
     """Why ``code`` does not compile, or None."""
-    try:
-        compile(code, path, "exec", dont_inherit=True)
-    except SyntaxError as exc:
-        return f"line {exc.lineno}: {exc.msg}"
-    except ValueError as exc:  # e.g. NUL bytes
-        return str(exc)
-    return None
+    return _compiled(code, path)[1]
