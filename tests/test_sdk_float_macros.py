@@ -64,7 +64,7 @@ MSVC_FLOAT_H = {"FLT_MAX": "3.402823466e+38F", "FLT_MIN": "1.175494351e-38F", "F
 @pytest.mark.toolchain
 @needs_nvcc
 def test_gccs_limits_become_cfloats_with_the_same_values(tmp_path):
-    from winport.transforms.cuda.sdk_float_macros import GCC_LIMITS
+    from winport.lang.gnu import GCC_LIMITS
 
     names = sorted(GCC_LIMITS)
     assert sorted(GCC_LIMITS.values()) == sorted(MSVC_FLOAT_H)

@@ -42,7 +42,7 @@ class CudaToolkitRoot(CMakeTransform):
     expects = "the top-level find_package(Torch) call"
 
     def rewrite(self, tree, ctx: Context) -> None:
-        anchor = torch_anchor(tree.root_node, ctx)
+        anchor = cmake.torch_anchor(tree.root_node, ctx)
         if anchor is None:
             return
         for cmd in cmake.commands(tree.root_node, "set"):
@@ -52,11 +52,3 @@ class CudaToolkitRoot(CMakeTransform):
                 ctx.already(cmd, "CUDAToolkit_ROOT is set before find_package(Torch)")
                 return
         ctx.insert_lines_before(anchor, BLOCK, "CUDA toolkit taken from CUDA_HOME before find_package(Torch)")
-
-
-def torch_anchor(root, ctx: Context):
-    """The first `find_package(Torch ...)` command; without one the file is drifted."""
-    anchor = next((c for c in cmake.commands(root, "find_package") if cmake.values(c)[:1] == ["Torch"]), None)
-    if anchor is None:
-        ctx.drifted("CMakeLists.txt: no find_package(Torch ...) command to anchor on")
-    return anchor

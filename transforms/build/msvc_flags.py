@@ -3,8 +3,6 @@ from __future__ import annotations
 from winport.lang import cmake
 from winport.transform import CMakeTransform, Context
 
-from .cuda_toolkit_root import torch_anchor
-
 BLOCK = """\
 # winport: what MSVC needs to compile vLLM's extensions
 if(MSVC)
@@ -67,7 +65,7 @@ class MsvcFlags(CMakeTransform):
     expects = "the top-level find_package(Torch) call"
 
     def rewrite(self, tree, ctx: Context) -> None:
-        anchor = torch_anchor(tree.root_node, ctx)
+        anchor = cmake.torch_anchor(tree.root_node, ctx)
         if anchor is None:
             return
         for cmd in cmake.commands(tree.root_node, "add_compile_options"):

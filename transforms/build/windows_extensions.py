@@ -4,12 +4,9 @@ import libcst as cst
 import libcst.matchers as m
 
 from winport.lang.python import PositionedTransformer, ensure_imports, parse_statement
+from winport.lang.vllm import NOT_ON_WINDOWS
 from winport.transform import Context, PythonTransform
 
-# extensions whose CMake projects or sources need GCC and Linux (CUTLASS 3 kernels for
-# sm90/sm100 built with GNU extensions, DeepGEMM's JIT, ...): the last part of the name,
-# or its start for families
-NOT_ON_WINDOWS = ("_vllm_fa3_C", "_deep_gemm_C", "_qutlass_C", "_flashmla", "_sparse_flashmla")
 MARK = "winport: extensions MSVC cannot build"
 
 BLOCK = f'''\

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from winport.lang import treesitter
-from winport.lang.cpp import (insert_after_includes, Space, execution_space, msvc_sees, space_macros,
-                              tree_device_only_macros, tree_space_macros)
+from winport.lang.cpp import (Space, execution_space, file_space_macros, insert_after_includes, msvc_sees,
+                               tree_device_only_macros, tree_space_macros)
 from winport.transform import Context, CppTransform
 
 
@@ -17,6 +19,16 @@ INTRIN = """\
 _GNU_KEYWORDS = {"__asm__": "asm", "__asm": "asm", "__volatile__": "volatile", "__volatile": "volatile",
                  "__inline__": "inline", "__inline": "inline"}
 
+
+
+@dataclass(frozen=True)
+class AsmPlan:
+    """What the tree tells about a file's asm: the attribute macros defined anywhere
+    (``#define DINLINE __device__ ...``), and the macros defined only for device passes
+    (CUTLASS's ``CUTE_ARCH_*_ENABLED``)."""
+
+    macros: dict[str, set[Space]] = field(default_factory=dict)
+    device_only: frozenset[str] = frozenset()
 
 class AsmVolatile(CppTransform):
     """Spell inline PTX assembly `asm volatile`, and report GNU asm in host code.
@@ -58,15 +70,15 @@ class AsmVolatile(CppTransform):
     triggers = ("__asm__", "__asm", "asm")
     trigger_words = True
 
-    def plan(self, tree) -> dict:
+    def plan(self, tree) -> AsmPlan:
         """Attribute macros defined anywhere in the tree (`#define DINLINE __device__ ...`),
         and the macros defined only for device passes (CUTLASS's `CUTE_ARCH_*_ENABLED`)."""
-        return {"macros": tree_space_macros(tree), "device_only": tree_device_only_macros(tree)}
+        return AsmPlan(tree_space_macros(tree), frozenset(tree_device_only_macros(tree)))
 
     def rewrite(self, tree, ctx: Context) -> None:
-        plan = ctx.plan or {}
-        macros = {**plan.get("macros", {}), **space_macros(tree.root_node)}
-        device_only = plan.get("device_only", frozenset())
+        plan: AsmPlan = ctx.plan or AsmPlan()
+        macros = file_space_macros(plan.macros, tree.root_node)
+        device_only = plan.device_only
         for node in treesitter.led_by(tree.root_node, ("asm", "__asm__", "__asm"), "gnu_asm_expression"):
             if not msvc_sees(node, device=True):
                 continue

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from winport.lang import treesitter
-from winport.lang.cpp import insert_after_includes, Space, execution_space, msvc_sees, space_macros, tree_space_macros
+from winport.lang.cpp import (Space, execution_space, file_space_macros, insert_after_includes, msvc_sees,
+                               tree_space_macros)
 from winport.transform import Context, CppTransform
 
 
@@ -66,7 +67,7 @@ class BuiltinClz(CppTransform):
 
     def rewrite(self, tree, ctx: Context) -> None:
         root = tree.root_node
-        macros = {**(ctx.plan or {}), **space_macros(root)}
+        macros = file_space_macros(ctx.plan, root)
         sites = []
         for call in treesitter.called(root, treesitter.words(MACROS)):
             if msvc_sees(call) and execution_space(call, macros) is not Space.DEVICE:

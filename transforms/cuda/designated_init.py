@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import posixpath
+from dataclasses import dataclass, field
 import re
 
 from winport.lang import treesitter
@@ -20,6 +21,17 @@ BUILTIN = {
 _DESIGNATED = re.compile(rb"[{,]\s*\.[A-Za-z_]\w*\s*=[^=]")
 _INCLUDE = re.compile(rb'#\s*include\s*"([^"]+)"')
 
+
+
+@dataclass(frozen=True)
+class InitPlan:
+    """What the files with designated lists (and their includes) declare: aggregates
+    {name: (kind, fields)}, functions {name: parameter types}, members {(aggregate,
+    field): type}."""
+
+    aggregates: dict[str, tuple[str, list]] = field(default_factory=lambda: dict(BUILTIN))
+    functions: dict[str, list[str]] = field(default_factory=dict)
+    members: dict[tuple[str, str], str] = field(default_factory=dict)
 
 class DesignatedInit(CppTransform):
     """Rewrite C99 designated initializers as positional ones where provably the same.
@@ -73,7 +85,7 @@ class DesignatedInit(CppTransform):
         found = tree_standards(tree)
         return f"the build is C++20 ({found}): designated initializers are standard" if found.at_least(20) else ""
 
-    def plan(self, tree) -> dict:
+    def plan(self, tree) -> InitPlan:
         """Aggregates and functions declared in the files with designated lists and their includes."""
         wanted: set[str] = set()
         todo = [s.path for s in tree.sources() if _DESIGNATED.search(s.body)]
@@ -96,10 +108,10 @@ class DesignatedInit(CppTransform):
             aggregates.update(_aggregates(root))
             functions.update(_functions(root))
         members = {(name, f[0]): _base(f[2]) for name, (_, fields) in aggregates.items() for f in fields if f[2]}
-        return {"aggregates": aggregates, "functions": functions, "members": members}
+        return InitPlan(aggregates, functions, members)
 
     def rewrite(self, tree, ctx: Context) -> None:
-        plan = ctx.plan or {"aggregates": dict(BUILTIN), "functions": {}, "members": {}}
+        plan: InitPlan = ctx.plan or InitPlan()
         seen: set[int] = set()
         for _, pair in treesitter.captures(self.language, "(initializer_pair) @p", tree.root_node):
             lst = pair.parent
@@ -125,7 +137,7 @@ class DesignatedInit(CppTransform):
         type_name = _type_of(lst, plan)
         if type_name is None:
             return "the aggregate type of the braced list is not written or declared nearby"
-        found = plan["aggregates"].get(type_name)
+        found = plan.aggregates.get(type_name)
         if found is None:
             return f"`{type_name}` is not an aggregate found in the sources this file includes"
         kind, fields = found
@@ -238,7 +250,7 @@ def _type_of(lst, plan) -> str | None:
         return _lvalue_type(parent.child_by_field_name("left"), lst, plan)
     if parent.type == "argument_list" and parent.parent is not None and parent.parent.type == "call_expression":
         fn = parent.parent.child_by_field_name("function")
-        params = plan["functions"].get(fn.text.decode()) if fn is not None and fn.type == "identifier" else None
+        params = plan.functions.get(fn.text.decode()) if fn is not None and fn.type == "identifier" else None
         index = [c for c in parent.named_children].index(lst)
         if params and index < len(params):
             return _base(params[index])
@@ -255,5 +267,5 @@ def _lvalue_type(left, at, plan) -> str | None:
     if left.type == "field_expression":
         owner = _lvalue_type(left.child_by_field_name("argument"), at, plan)
         member = left.child_by_field_name("field").text.decode()
-        return plan["members"].get((owner, member)) if owner else None
+        return plan.members.get((owner, member)) if owner else None
     return None

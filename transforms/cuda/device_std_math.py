@@ -1,15 +1,25 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
 from winport.lang import treesitter
-from winport.lang.cpp import Space, execution_space, msvc_sees, space_macros, tree_space_macros
+from winport.lang.cpp import file_space_macros, Space, execution_space, msvc_sees, tree_space_macros
 from winport.transform import Context, CppTransform
 
 FUNCTIONS = ("isinf", "isnan", "isfinite")
 # a function of that name defined in the tree (CUTLASS's `cutlass::isfinite(half_t)`)
 _OWN = re.compile(rb"\b(isinf|isnan|isfinite)\s*\([^;{()]*\)\s*(?:const\s*)?\{")
 
+
+
+@dataclass(frozen=True)
+class StdMathPlan:
+    """The attribute macros defined anywhere in the tree, and the names of the
+    ``isinf``/``isnan``/``isfinite`` the tree defines itself (called as ``::name``)."""
+
+    macros: dict[str, set[Space]] = field(default_factory=dict)
+    own: frozenset[str] = frozenset()
 
 class DeviceStdMath(CppTransform):
     """Call `isinf`/`isnan`/`isfinite` unqualified in device code.
@@ -40,15 +50,15 @@ class DeviceStdMath(CppTransform):
     portable = True
     triggers = tuple(f"std::{f}" for f in FUNCTIONS)
 
-    def plan(self, tree) -> dict:
+    def plan(self, tree) -> StdMathPlan:
         own = {m.group(1).decode() for source in tree.sources(contains=b"{") if b"is" in source.body
                for m in _OWN.finditer(source.body)}
-        return {"macros": tree_space_macros(tree), "own": sorted(own)}
+        return StdMathPlan(tree_space_macros(tree), frozenset(own))
 
     def rewrite(self, tree, ctx: Context) -> None:
-        plan = ctx.plan or {}
-        macros = {**plan.get("macros", {}), **space_macros(tree.root_node)}
-        own = set(plan.get("own", ()))
+        plan: StdMathPlan = ctx.plan or StdMathPlan()
+        macros = file_space_macros(plan.macros, tree.root_node)
+        own = plan.own
         query = "(call_expression function: (qualified_identifier) @q)"
         for _, q in treesitter.captures(self.language, query, tree.root_node):
             text = q.text.decode().replace(" ", "")

@@ -5,9 +5,9 @@ from dataclasses import dataclass, field
 
 from winport.lang import treesitter
 from winport.lang.cpp import blank_literals, closing_paren, msvc_sees
+from winport.lang.dispatch import dispatch_macros, nests
 from winport.transform import Context, CppTransform
 
-from .bool_dispatch import dispatch_macros, nests
 
 # a function-like macro's definition, and a call of something named like a macro
 _FUNCTION_MACRO = re.compile(rb"^[ \t]*#[ \t]*define[ \t]+(\w+)\(", re.M)
@@ -73,6 +73,15 @@ def _expand(items: list) -> list[str]:
     return out
 
 
+
+@dataclass(frozen=True)
+class MacroPlan:
+    """The function-like macros the tree defines, and its boolean-dispatch macros
+    (whose nests ``cuda/bool-dispatch`` rewrites)."""
+
+    macros: frozenset[str] = frozenset()
+    dispatch: frozenset[str] = frozenset()
+
 class DirectivesInMacroArgs(CppTransform):
     """Move `#if`/`#else`/`#endif` out of the arguments of a macro call.
 
@@ -114,18 +123,18 @@ class DirectivesInMacroArgs(CppTransform):
     triggers = ("#if",)
     triggers_in_code = True
 
-    def plan(self, tree) -> dict:
+    def plan(self, tree) -> MacroPlan:
         names: set[str] = set()
         for source in tree.sources(contains=b"#define"):
             names.update(m.group(1).decode() for m in _FUNCTION_MACRO.finditer(source.body))
-        return {"macros": sorted(names), "dispatch": sorted(dispatch_macros(tree))}
+        return MacroPlan(frozenset(names), frozenset(dispatch_macros(tree)))
 
     def rewrite(self, tree, ctx: Context) -> None:
         body = ctx.source.body
         if b'R"' in body or not _CONDITIONAL.search(body):
             return
-        macros = set((ctx.plan or {}).get("macros", ()))
-        dispatch = set((ctx.plan or {}).get("dispatch", ()))
+        plan: MacroPlan = ctx.plan or MacroPlan()
+        macros, dispatch = set(plan.macros), set(plan.dispatch)
         flattened = [(n.outer.parent.start_byte, n.outer.parent.end_byte)
                      for n in (nests(tree.root_node, dispatch) if dispatch else ()) if n.problem is None]
         code = blank_literals(body)

@@ -4,19 +4,12 @@ import re
 
 from winport.lang import treesitter
 from winport.lang.cpp import insert_after_includes, msvc_sees
+from winport.lang.gnu import ATTRIBUTE, FIXED, STANDARD, items
 from winport.transform import Context, CppTransform
 
-# `__attribute__((item, item(args)))` or `__attribute((...))`
-ATTRIBUTE = re.compile(rb"__attribute(?:__)?\s*\(\((?P<items>(?:[^()]|\((?:[^()]|\([^()]*\))*\))*)\)\)")
-_ITEM = re.compile(r"\s*(?:__)?(?P<name>[A-Za-z_]\w*?)(?:__)?\s*(?:\((?P<args>.*)\))?\s*", re.S)
-
-# GNU attributes with a C++ standard spelling, placed at the start of the declaration
-STANDARD = {"unused": "[[maybe_unused]]", "noreturn": "[[noreturn]]", "warn_unused_result": "[[nodiscard]]",
-            "deprecated": "[[deprecated]]", "fallthrough": "[[fallthrough]]"}
 # the CUDA qualifiers for GCC's inlining attributes (`__forceinline__` implies `inline`)
 CUDA_INLINING = {"always_inline": "__forceinline__", "noinline": "__noinline__"}
 HOST_INLINING = {"always_inline": "[[WINPORT_ALWAYS_INLINE]]", "noinline": "[[WINPORT_NOINLINE]]"}
-FIXED = {"aligned", "always_inline", "noinline", *STANDARD}
 
 HOST_MACROS = """\
 #ifndef WINPORT_ALWAYS_INLINE  // winport: GCC's inlining attributes in each compiler's namespace
@@ -34,24 +27,6 @@ _DECLARATIONS = ("declaration", "field_declaration", "parameter_declaration", "f
                  "optional_parameter_declaration")
 _CUDA_FILES = (".cu", ".cuh")
 _LITERAL = re.compile(r"\d+[uU]?")
-
-
-def items(text: bytes) -> list[tuple[str, str | None]] | None:
-    """``(name, args)`` of each item of one ``__attribute__((...))`` (``__name__``
-    spelled as ``name``), or None if the text is not one attribute."""
-    m = ATTRIBUTE.fullmatch(text.strip())
-    if m is None:
-        return None
-    out, depth, start, inner = [], 0, 0, m.group("items").decode()
-    for i, ch in enumerate(inner + ","):
-        depth += {"(": 1, ")": -1}.get(ch, 0)
-        if ch == "," and depth == 0:
-            part = _ITEM.fullmatch(inner[start:i])
-            if part is None:
-                return None
-            out.append((part.group("name"), part.group("args")))
-            start = i + 1
-    return out
 
 
 class GnuAttributes(CppTransform):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import re
 
-from winport.lang.cpp import Space, blank_literals, space_macros, tree_space_macros
+from winport.lang.cpp import file_space_macros, Space, blank_literals, tree_space_macros
 from winport.transform import Context, CppTransform
 
 
@@ -49,7 +49,7 @@ class HostDeviceCallsHost(CppTransform):
         # read as text: the real case (cuda_host_adapter.hpp) does not parse as a whole
         if b'R"' in ctx.source.body:
             return  # a raw string literal: blank_literals cannot tell code from text
-        macros = {**(ctx.plan or {}), **space_macros(tree.root_node)}
+        macros = file_space_macros(ctx.plan, tree.root_node)
         text = blank_literals(ctx.source.body)
         virtuals = {m.group(1).decode() for m in _VIRTUAL.finditer(text)
                     if not _DEVICE_WORD.search(text[_statement_start(text, m.start()):m.end()])}

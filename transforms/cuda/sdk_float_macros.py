@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from winport.lang import treesitter
-from winport.lang.cpp import (Space, execution_space, in_directive, insert_after_includes, msvc_sees, space_macros,
-                              tree_space_macros)
+from winport.lang.cpp import (Space, execution_space, file_space_macros, in_directive, insert_after_includes,
+                               msvc_sees, tree_space_macros)
+from winport.lang.gnu import GCC_LIMITS
 from winport.transform import Context, CppTransform
 
 # <math.h> macros whose Windows SDK spelling nvcc's device pass rejects, and libcu++'s
@@ -11,7 +12,6 @@ SDK_MACROS = {"INFINITY": "::cuda::std::numeric_limits<float>::infinity()",
               "HUGE_VALF": "::cuda::std::numeric_limits<float>::infinity()",
               "NAN": "::cuda::std::numeric_limits<float>::quiet_NaN()"}
 # GCC's predefined float limits (MSVC predefines none) and <cfloat>'s names for them
-GCC_LIMITS = {f"__{kind}_{what}__": f"{kind}_{what}" for kind in ("FLT", "DBL") for what in ("MAX", "MIN", "EPSILON")}
 _NAMES = treesitter.words(sorted([*SDK_MACROS, *GCC_LIMITS]))
 MARK = "winport: the Windows SDK's INFINITY/NAN do not compile in nvcc's device code"
 LIMITS_MARK = "winport: MSVC predefines no __FLT_MAX__-style macros"
@@ -80,7 +80,7 @@ class SdkFloatMacros(CppTransform):
 
     def rewrite(self, tree, ctx: Context) -> None:
         root = tree.root_node
-        macros = {**(ctx.plan or {}), **space_macros(root)}
+        macros = file_space_macros(ctx.plan, root)
         names, uses = set(), []
         for node in treesitter.identifiers(root, _NAMES):
             name = node.text.decode()

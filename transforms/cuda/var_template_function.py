@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
 from winport.lang import treesitter
 from winport.lang.cpp import Space, space_macros, tree_space_macros
@@ -11,6 +12,16 @@ _DEFINITION = "(template_declaration (declaration) @d)"
 _VARIABLE_TEMPLATE = re.compile(rb"template\s*<[^;{]*>\s*[^;{(]*\bconstexpr\b[^;{(]*[^=!<>]=[^=]")
 _CONVERTED = re.compile(rb"\bconstexpr\b[^;{(]*\w\(\)\s*\{\s*return\b")
 
+
+
+@dataclass(frozen=True)
+class TemplatePlan:
+    """The variable templates to convert {name: the file defining it}, those a use
+    blocks {name: ["path:why", ...]}, and the files that name one."""
+
+    names: dict[str, str] = field(default_factory=dict)
+    blocked: dict[str, list[str]] = field(default_factory=dict)
+    files: frozenset[str] = frozenset()
 
 class VarTemplateFunction(CppTransform):
     """Turn `__host__ __device__` variable templates into constexpr function templates.
@@ -45,7 +56,7 @@ class VarTemplateFunction(CppTransform):
     portable = True
     triggers = ()  # the plan finds the definitions and names every file to visit
 
-    def plan(self, tree) -> dict:
+    def plan(self, tree) -> TemplatePlan:
         macros = tree_space_macros(tree)
         names: dict[str, str] = {}
         converted: set[str] = set()  # function templates already: only their uses may need `()`
@@ -72,19 +83,19 @@ class VarTemplateFunction(CppTransform):
                     continue  # nothing is converted: a use the rewrite cannot read is left as it is
                 for reason in _unsafe_uses(root, name):
                     blocked.setdefault(name, []).append(f"{source.path}:{reason}")
-        return {"names": names, "blocked": blocked, "files": files}
+        return TemplatePlan(names, blocked, frozenset(files))
 
-    def plan_files(self, plan) -> set[str]:
-        return plan["files"]
+    def plan_files(self, plan: TemplatePlan) -> set[str]:
+        return set(plan.files)
 
     def rewrite(self, tree, ctx: Context) -> None:
-        plan = ctx.plan or {"names": {}, "blocked": {}}
+        plan: TemplatePlan = ctx.plan or TemplatePlan()
         root = tree.root_node
-        for name, home in plan["names"].items():
-            if name in plan["blocked"]:
+        for name, home in plan.names.items():
+            if name in plan.blocked:
                 if ctx.path == home:
                     ctx.failed(f"variable template {name} not converted: a use cannot be rewritten safely "
-                               f"({'; '.join(plan['blocked'][name][:3])})")
+                               f"({'; '.join(plan.blocked[name][:3])})")
                 continue
             if ctx.path == home:
                 self._definition(root, name, ctx)

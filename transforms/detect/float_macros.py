@@ -4,9 +4,8 @@ import re
 
 from winport.lang import treesitter
 from winport.lang.cpp import GCC_PREDEFINED, in_directive, msvc_sees
+from winport.lang.gnu import GCC_LIMITS
 from winport.transform import Context, CppTransform
-
-from ..cuda.sdk_float_macros import GCC_LIMITS
 
 
 class FloatMacros(CppTransform):

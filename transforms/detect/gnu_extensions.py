@@ -3,10 +3,9 @@ from __future__ import annotations
 import re
 
 from winport.lang import treesitter
-from winport.lang.cpp import Space, execution_space, msvc_sees, space_macros, tree_space_macros
+from winport.lang.cpp import file_space_macros, Space, execution_space, msvc_sees, tree_space_macros
+from winport.lang.gnu import ATTRIBUTE, FIXED, items
 from winport.transform import Context, CppTransform
-
-from ..cuda.gnu_attributes import ATTRIBUTE, FIXED, items
 
 # Handled by cuda/builtin-clz (K4).
 FIXED_ELSEWHERE = {"__builtin_clz", "__builtin_clzl", "__builtin_clzll"}
@@ -66,7 +65,7 @@ class GnuExtensions(CppTransform):
 
     def rewrite(self, tree, ctx: Context) -> None:
         root = tree.root_node
-        macros = {**(ctx.plan or {}), **space_macros(root)}
+        macros = file_space_macros(ctx.plan, root)
         for node in treesitter.called(root, _BUILTINS):
             name = node.text.decode()
             if name not in FIXED_ELSEWHERE and self._host(node, macros):

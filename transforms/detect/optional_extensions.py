@@ -4,8 +4,8 @@ import ast
 
 from winport.lang.guards import HANDLES_MISSING_API, WindowsVisitor
 from winport.lang.pyast import position
+from winport.lang.vllm import NOT_ON_WINDOWS
 from winport.transform import Context, PythonDetector
-from winport.transforms.build.windows_extensions import NOT_ON_WINDOWS
 
 
 def _skipped(name: str) -> bool:

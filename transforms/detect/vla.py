@@ -3,7 +3,7 @@ from __future__ import annotations
 import re
 
 from winport.lang import treesitter
-from winport.lang.cpp import Space, enclosing, execution_space, msvc_sees, space_macros, tree_space_macros
+from winport.lang.cpp import file_space_macros, Space, enclosing, execution_space, msvc_sees, tree_space_macros
 from winport.transform import Context, CppTransform
 
 
@@ -64,7 +64,7 @@ class VariableLengthArrays(CppTransform):
                 if not used:
                     continue
                 if macros is None:
-                    macros = {**(ctx.plan or {}), **space_macros(root)}
+                    macros = file_space_macros(ctx.plan, root)
                 if execution_space(node, macros) is Space.DEVICE:
                     break
                 ctx.report(array, f"variable-length array (size uses {', '.join(used)}): MSVC needs a constant "

@@ -4,9 +4,9 @@ import libcst as cst
 import libcst.matchers as m
 
 from winport.lang.python import GuardAwareTransformer, add_helper
+from winport.lang.vllm import OPEN_IPC_PATH
 from winport.transform import Context, PythonTransform
 
-from .zmq_ipc_path import FUNCTION as OPEN_IPC_PATH
 
 HELPER = "_winport_ipc_endpoint"
 HELPER_CODE = f'''

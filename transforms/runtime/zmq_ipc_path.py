@@ -4,9 +4,10 @@ import libcst as cst
 import libcst.matchers as m
 
 from winport.lang.python import PositionedTransformer, ensure_import, is_win32_test, parse_statement
+from winport.lang.vllm import OPEN_IPC_PATH
 from winport.transform import Context, PythonTransform
 
-FUNCTION = "get_open_zmq_ipc_path"
+FUNCTION = OPEN_IPC_PATH
 
 
 class ZmqIpcPath(PythonTransform):

@@ -96,3 +96,12 @@ def expand(items: list[str], variables: dict[str, list[str]], seen: frozenset[st
             elif part:
                 out.append(part)
     return out
+
+
+def torch_anchor(root: ts.Node, ctx) -> ts.Node | None:
+    """The first ``find_package(Torch ...)`` command, where the CUDA settings must
+    stand before; without one the file is drifted (``ctx.drifted``)."""
+    anchor = next((c for c in commands(root, "find_package") if values(c)[:1] == ["Torch"]), None)
+    if anchor is None:
+        ctx.drifted("CMakeLists.txt: no find_package(Torch ...) command to anchor on")
+    return anchor

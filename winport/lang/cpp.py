@@ -130,6 +130,12 @@ def tree_space_macros(view) -> dict[str, set[Space]]:
     return view.memo("cpp.space_macros", _tree_space_macros)
 
 
+def file_space_macros(tree_macros: "dict[str, set[Space]] | None", root: ts.Node) -> dict[str, set[Space]]:
+    """The attribute macros a file sees: the tree's (a plan's :func:`tree_space_macros`,
+    None without a plan) and the file's own, which win."""
+    return {**(tree_macros or {}), **space_macros(root)}
+
+
 def _tree_space_macros(view) -> dict[str, set[Space]]:
     from . import treesitter
 
