@@ -154,17 +154,18 @@ def rewrite(directory: Path, version: str | None, show_diff: bool, check: bool, 
         click.echo(settings.show())
         return
     jobs, strict = settings["jobs"], settings["strict"]
-    transforms = _select(settings)  # a bad selection stops before the download
+    transforms = _select(settings) if version else None  # a bad selection stops before the download
     if version:
         version = _fetch(version, directory, quiet=False)
         click.echo(f"winport: fetched vLLM {version} into {directory}", err=True)
     check_tree(directory, accept="any" if dependency else "known")
 
     write = not (show_diff or check)
-    entry = _cache_entry(directory, "rewrite", {"transforms": [t.id for t in transforms],
-                                                "dependency": dependency}, no_cache)
+    entry = _cache_entry(directory, "rewrite", {"selection": settings.selection(), "dependency": dependency},
+                         no_cache)
     report = _from_cache(entry, directory, write)
     if report is None:
+        transforms = transforms or _select(settings)
         try:
             report = Pipeline(transforms, jobs=jobs, dependency=dependency).run(
                 str(directory), write=write, paths=entry.paths if entry else None)
@@ -221,13 +222,15 @@ def check(directory: Path, fmt: str, select, ignore, all_backends: bool, jobs: i
     jobs = settings["jobs"]
 
     check_tree(directory, accept="any" if dependency else "known")
-    transforms = _select(settings)
-    if all_backends:  # detectors only: the fixing transforms target the CUDA build
-        transforms = [registry.widened(t) if not t.fixes else t for t in transforms]
-    options = {"transforms": [t.id for t in transforms], "all_backends": all_backends, "dependency": dependency}
+    options = {"selection": settings.selection(), "all_backends": all_backends, "dependency": dependency}
     entry = _cache_entry(directory, "check", options, no_cache)
     report = _from_cache(entry, directory, False)
+    if report is None or fmt == "sarif":  # SARIF describes each transform
+        transforms = _select(settings)
+        if all_backends:  # detectors only: the fixing transforms target the CUDA build
+            transforms = [registry.widened(t) if not t.fixes else t for t in transforms]
     if report is None:
+        transforms = transforms or _select(settings)
         try:
             report = Pipeline(transforms, jobs=jobs, dependency=dependency).run(str(directory), write=False,
                                                          paths=entry.paths if entry else None)
