@@ -442,7 +442,7 @@ class _Lines:
         self._map: dict[int, int] | None = None
 
     def remap(self, ctx: Context, seen: bytes) -> None:
-        if seen == self.origin:
+        if not (ctx.sites or ctx.already_sites or ctx.reported) or seen == self.origin:
             return
         if self._map is None or seen != self._text:
             self._text, self._map = seen, _line_map(self.origin, seen)

@@ -55,6 +55,7 @@ class WindowsExtensions(PythonTransform):
     summary = "setup.py: on Windows skip FA3, DeepGEMM, QuTLASS, FlashMLA and the Rust frontend, with a message"
     globs = ("setup.py",)
     triggers = ("ext_modules",)
+    anchors = ("ext_modules",)  # the setup(...) call names it; the block winport wrote holds "winport"
     expects = "setup.py's setup(..., ext_modules=...) call"
 
     def rewrite(self, wrapper, ctx: Context) -> cst.Module:
