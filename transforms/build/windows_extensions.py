@@ -72,34 +72,46 @@ def _keyword_name(call: cst.Call, keyword: str) -> str | None:
 
 
 class _BeforeSetup(PositionedTransformer):
+    """Puts the block before the first module-level ``setup(..., ext_modules=NAME)``
+    statement, as a replacement of that statement (the block and the statement), so
+    that the partial parse can place it."""
+
     def __init__(self, ctx: Context):
         super().__init__()
         self.ctx = ctx
         self.rust = False
+        self.done = False  # the block is in place, or was added
+        self.top: set[int] = set()  # the module's own statements
 
-    def leave_Module(self, original: cst.Module, updated: cst.Module) -> cst.Module:
-        body = list(updated.body)
-        for stmt in original.body:
+    def visit_Module(self, node: cst.Module) -> None:
+        super().visit_Module(node)
+        self.top = {id(stmt) for stmt in node.body}
+        for stmt in node.body:
             if isinstance(stmt, cst.If) and MARK in cst.Module([]).code_for_node(stmt.body.header or stmt):
                 self.ctx.already(self.pos(stmt), "the Windows extension block is in place")
-                return updated
-        for i, stmt in enumerate(original.body):
-            call = m.findall(stmt, m.Call(func=m.Name("setup")))
-            if not isinstance(stmt, cst.SimpleStatementLine) or not call:
-                continue
-            ext = _keyword_name(call[0], "ext_modules")
-            if ext is None:
-                continue
-            rust = _keyword_name(call[0], "rust_extensions")
-            text = BLOCK.replace("ext_modules", ext)
-            if rust is not None:
-                text += RUST.replace("rust_extensions", rust)
-                self.rust = True
-            block = parse_statement(text, updated)
-            body.insert(i, block.with_changes(leading_lines=body[i].leading_lines))
-            body[i + 1] = body[i + 1].with_changes(leading_lines=[cst.EmptyLine()])
-            self.ctx.applied(self.pos(stmt), "on Windows, skip FA3/DeepGEMM/QuTLASS/FlashMLA"
-                             + (" and the Rust frontend" if rust else "") + " before setup()")
-            return updated.with_changes(body=body)
-        self.ctx.drifted("setup.py: no module-level setup(..., ext_modules=NAME) call")
+                self.done = True
+                return
+
+    def leave_SimpleStatementLine(self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine):
+        if self.done or id(original) not in self.top:
+            return updated
+        call = m.findall(original, m.Call(func=m.Name("setup")))
+        ext = _keyword_name(call[0], "ext_modules") if call else None
+        if ext is None:
+            return updated
+        rust = _keyword_name(call[0], "rust_extensions")
+        text = BLOCK.replace("ext_modules", ext)
+        if rust is not None:
+            text += RUST.replace("rust_extensions", rust)
+            self.rust = True
+        block = parse_statement(text, self.module)
+        self.done = True
+        self.ctx.applied(self.pos(original), "on Windows, skip FA3/DeepGEMM/QuTLASS/FlashMLA"
+                         + (" and the Rust frontend" if rust else "") + " before setup()")
+        return cst.FlattenSentinel([block.with_changes(leading_lines=updated.leading_lines),
+                                    updated.with_changes(leading_lines=[cst.EmptyLine()])])
+
+    def leave_Module(self, original: cst.Module, updated: cst.Module) -> cst.Module:
+        if not self.done:
+            self.ctx.drifted("setup.py: no module-level setup(..., ext_modules=NAME) call")
         return updated
