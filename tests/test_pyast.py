@@ -32,3 +32,16 @@ def expr(code: str) -> ast.expr:
 def test_platform_tests(test, off_windows, on_windows):
     assert false_on_windows(expr(test)) is off_windows
     assert true_on_windows(expr(test)) is on_windows
+
+
+def test_one_parse_per_run_for_the_same_bytes(tree):
+    from conftest import run
+    from winport.lang import pyast
+
+    code = b"import os\nx = 1\n"
+    assert pyast.parse(code) is pyast.parse(bytes(code)) and pyast.parse(code) is not pyast.parse(b"y = 2\n")
+    with pytest.raises(SyntaxError) as err:
+        pyast.parse(b"def (\n", "vllm/bad.py")
+    assert err.value.filename == "vllm/bad.py"
+    run(tree({"vllm/a.py": "import fcntl\n"}), "runtime/fcntl-lock")
+    assert pyast._PARSED == {}  # a run leaves nothing behind

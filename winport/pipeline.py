@@ -18,7 +18,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 import ahocorasick_rs
 
 from . import trees
-from .lang import treesitter
+from .lang import pyast, treesitter
 from .model import FileResult, Outcome, Report, Site, TransformResult
 from .sources import SourceError, SourceFile, TreeLock, create_atomic, discover, read, write_atomic
 from .transform import Context, Transform, TransformError, apply_edits, edit_bytes
@@ -159,6 +159,7 @@ class Pipeline:
             return self._run(root, write, paths)
         finally:
             treesitter.forget()
+            pyast.forget()
 
     def _run_locked(self, root: str, paths: Sequence[str] | None) -> Report:
         try:
@@ -166,6 +167,7 @@ class Pipeline:
                 return self._run(root, True, paths)
         finally:
             treesitter.forget()
+            pyast.forget()
 
     def _run(self, root: str, write: bool, paths: Sequence[str] | None = None) -> Report:
         """The stages, in order: discover and prefilter, plan and prune, process,
@@ -670,11 +672,9 @@ def _guarded(source, new: bytes, changed_by: list[tuple[Context, object]], resul
 
 def _run_ast(language, source, group, plans, results, lines=None) -> bytes:
     """Report-only Python detectors: one ``ast`` parse, no edits."""
-    import ast
-
     lines = lines or _Lines(source.body)
     try:
-        module = ast.parse(source.body, filename=source.path)
+        module = pyast.parse(source.body, source.path)
     except (SyntaxError, ValueError) as exc:
         reason = f"{source.path}: Python cannot parse it ({exc}); left unchecked"
         for t in group:
@@ -699,10 +699,8 @@ def _line_map(old: bytes, new: bytes) -> dict[int, int]:
 
 def _compiled(code: bytes, path: str):
     """(the ``ast`` of ``code``, None) if it compiles, else (None, why not)."""
-    import ast
-
     try:
-        tree = ast.parse(code, path)
+        tree = pyast.parse(code, path)
         compile(tree, path, "exec", dont_inherit=True)
     except SyntaxError as exc:
         return None, f"line {exc.lineno}: {exc.msg}"

@@ -21,6 +21,8 @@ from __future__ import annotations
 import ast
 import builtins
 
+from . import pyast
+
 #: Names every module has without binding them.
 _MODULE_NAMES = frozenset({"__name__", "__file__", "__doc__", "__spec__", "__loader__", "__package__",
                            "__builtins__", "__path__", "__cached__", "__annotations__", "__dict__"})
@@ -36,7 +38,7 @@ def unbound_at_import(code: bytes | str | ast.Module) -> dict[str, int]:
         tree = code
     else:
         try:
-            tree = ast.parse(code)
+            tree = pyast.parse(code.encode("utf-8") if isinstance(code, str) else code)
         except (SyntaxError, ValueError, RecursionError):
             return {}
     walker = _ImportTime(lazy_annotations=_has_future_annotations(tree))

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import libcst as cst
+
+from . import pyast
 from libcst.metadata import MetadataWrapper, PositionProvider
 from libcst.metadata.position_provider import PositionProvidingCodegenState
 
@@ -41,7 +43,7 @@ def statement_spans(code: bytes) -> list[Span] | None:
     """The spans of the module's top-level statements, read with the fast ``ast``
     parser (class bodies too). None when ``ast`` cannot parse the code."""
     try:
-        spans = _spans(ast.parse(code).body)
+        spans = _spans(pyast.parse(code).body)
     except (SyntaxError, ValueError, RecursionError):
         return None
     starts = [0, *(m_.end() for m_ in re.finditer(rb"\n", code)), len(code)]
