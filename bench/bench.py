@@ -96,6 +96,7 @@ def tree_bytes(root: Path) -> int:
     return sum((root / p).stat().st_size for p in discover(str(root)))
 
 
+FLOOR_RATIO = 1.5  # rewrite / floor, the engine-and-tests issue's goal
 TARGETS = {  # measure -> {release: seconds}, from the performance issue
     "rewrite": {"0.14.1": 1.5, "0.33.0": 3.0},
     # "rewrite on an already ported tree": answered from the run cache; the first run
@@ -181,8 +182,8 @@ def main(argv: list[str] | None = None) -> int:
                              f"{'yes' if got <= goal else 'no'} |")
     for r in rows:
         fl = min(r["m"]["floor"])
-        lines.append(f"| rewrite / floor | {r['version']} | <= 2.0x | {min(r['m']['rewrite']) / fl:.1f}x | "
-                     f"{'yes' if min(r['m']['rewrite']) <= 2 * fl else 'no'} |")
+        lines.append(f"| rewrite / floor | {r['version']} | <= {FLOOR_RATIO}x | {min(r['m']['rewrite']) / fl:.1f}x | "
+                     f"{'yes' if min(r['m']['rewrite']) <= FLOOR_RATIO * fl else 'no'} |")
     peak = max(v for r in rows for v in r["rss"].values())
     lines.append(f"| peak RSS | all | <= 300 MB | {peak:.0f} MB | {'yes' if peak <= 300 else 'no'} |")
     if len(rows) >= 2:
