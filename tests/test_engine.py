@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import stat
@@ -540,3 +541,36 @@ def test_a_rewrite_that_returns_no_module_fails_on_that_file_only(tree):
     assert all("rewrite returned NoneType, not the libcst Module" in f.reason for f in res.files)
     assert report.by_id("runtime/so-reuseport").outcome is not Outcome.FAILED
     assert (root / "vllm/a.py").read_text() == "pass\n"
+
+
+class SeesCollector(PythonTransform):
+    """Records whether automatic garbage collection is on while it rewrites."""
+    id = "test/sees-collector"
+    summary = "test"
+    triggers = ("pass",)
+    seen: list[bool] = []
+
+    def rewrite(self, wrapper, ctx: Context):
+        SeesCollector.seen.append(gc.isenabled())
+        return wrapper.module
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_a_run_pauses_automatic_collection_and_restores_the_callers_setting(tree, enabled, monkeypatch):
+    root = tree({"setup.py": "", "CMakeLists.txt": "", "csrc/a.cu": "", "vllm/a.py": "pass\n"})
+    SeesCollector.seen.clear()
+    before = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        Pipeline([SeesCollector()], jobs=1).run(str(root))
+        assert SeesCollector.seen == [False]
+        assert gc.isenabled() is enabled
+        def fails(*args):
+            raise OSError("disk gone")
+
+        monkeypatch.setattr(pipeline, "_process", fails)
+        with pytest.raises(OSError, match="disk gone"):  # and after a run that raises
+            Pipeline([SeesCollector()], jobs=1).run(str(root))
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if before else gc.disable)()

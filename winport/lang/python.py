@@ -12,7 +12,6 @@ import ast
 from typing import Iterator
 
 import libcst as cst
-import libcst.matchers as m
 
 from . import guards
 from .partial import omitted as _omitted
@@ -121,7 +120,13 @@ def handler_names(handler: cst.ExceptHandler) -> set[str] | None:
     :func:`winport.lang.guards.catches`."""
     if handler.type is None:
         return None
-    return {n.value for n in m.findall(handler.type, m.Name())}  # type: ignore[attr-defined]
+    found, stack = set(), [handler.type]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.Name):
+            found.add(node.value)
+        stack.extend(node.children)
+    return found
 
 
 class ImportGuard(GuardAwareTransformer):
@@ -138,7 +143,7 @@ class ImportGuard(GuardAwareTransformer):
 
     def leave_SimpleStatementLine(self, original: cst.SimpleStatementLine, updated):
         imports = [s for s in original.body if isinstance(s, cst.Import)
-                   and any(m.matches(a.name, m.Name(self.name)) for a in s.names)]
+                   and any(_is_name(a.name, self.name) for a in s.names)]
         if not imports:
             return updated
         if self.guarded:
@@ -186,7 +191,7 @@ def module_aliases(module: cst.Module, name: str) -> set[str]:
     for stmt in statements(module):
         if isinstance(stmt, cst.Import):
             for alias in stmt.names:
-                if m.matches(alias.name, m.Name(name)):
+                if _is_name(alias.name, name):
                     found.add(alias.asname.name.value if alias.asname else name)  # type: ignore[union-attr]
     return found
 
@@ -208,9 +213,27 @@ def has_module_level(module: cst.Module, name: str) -> bool:
     for stmt in module.body:
         if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)) and stmt.name.value == name:
             return True
-        if m.matches(stmt, m.SimpleStatementLine(body=[m.Assign(targets=[m.AssignTarget(m.Name(name))])])):
+        assign = _only(stmt)
+        if (isinstance(assign, cst.Assign) and len(assign.targets) == 1
+                and _is_name(assign.targets[0].target, name)):
             return True
     return False
+
+
+def _is_name(node, name: str) -> bool:
+    return isinstance(node, cst.Name) and node.value == name
+
+
+def _only(stmt: cst.CSTNode) -> "cst.CSTNode | None":
+    """The one small statement of a simple statement line, else None."""
+    if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1:
+        return stmt.body[0]
+    return None
+
+
+def _is_docstring(stmt: cst.CSTNode) -> bool:
+    only = _only(stmt)
+    return isinstance(only, cst.Expr) and isinstance(only.value, cst.SimpleString)
 
 
 def _after_imports(module: cst.Module) -> int:
@@ -218,9 +241,9 @@ def _after_imports(module: cst.Module) -> int:
     top-level import statement (imports under ``if`` or ``try`` do not count)."""
     at = 0
     for i, stmt in enumerate(module.body):
-        if m.matches(stmt, m.SimpleStatementLine(body=[m.OneOf(m.Import(), m.ImportFrom())])):
+        if isinstance(_only(stmt), (cst.Import, cst.ImportFrom)):
             at = i + 1
-        elif i == 0 and m.matches(stmt, m.SimpleStatementLine(body=[m.Expr(m.SimpleString())])):
+        elif i == 0 and _is_docstring(stmt):
             at = 1
     return at
 
@@ -231,10 +254,11 @@ def _leading(module: cst.Module, future_only: bool = False) -> int:
     with ``future_only``)."""
     at = 0
     for i, stmt in enumerate(module.body):
-        if i == 0 and m.matches(stmt, m.SimpleStatementLine(body=[m.Expr(m.SimpleString())])):
+        only = _only(stmt)
+        if i == 0 and _is_docstring(stmt):
             at = 1
-        elif m.matches(stmt, m.SimpleStatementLine(body=[m.ImportFrom(module=m.Name("__future__"))])) or (
-                not future_only and m.matches(stmt, m.SimpleStatementLine(body=[m.OneOf(m.Import(), m.ImportFrom())]))):
+        elif (isinstance(only, cst.ImportFrom) and _is_name(only.module, "__future__")) or (
+                not future_only and isinstance(only, (cst.Import, cst.ImportFrom))):
             at = i + 1
         else:
             break
@@ -311,8 +335,9 @@ def imports_module(module: cst.Module, name: str) -> bool:
 
 def _binds_module(stmt: cst.CSTNode, name: str) -> bool:
     """Whether ``stmt`` is a top-level ``import name`` (among other names)."""
-    return m.matches(stmt, m.SimpleStatementLine(body=[m.ZeroOrMore(), m.Import(names=[
-        m.ZeroOrMore(), m.ImportAlias(name=m.Name(name), asname=None), m.ZeroOrMore()]), m.ZeroOrMore()]))
+    return isinstance(stmt, cst.SimpleStatementLine) and any(
+        isinstance(s, cst.Import) and any(_is_name(a.name, name) and a.asname is None for a in s.names)
+        for s in stmt.body)
 
 
 def ensure_import(module: cst.Module, name: str) -> cst.Module:
