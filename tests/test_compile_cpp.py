@@ -212,3 +212,31 @@ def test_flattened_bool_dispatch_runs_the_same_leaves(tmp_path, program, main, e
         assert out.returncode == 0, out.stderr[-2000:]
         outputs[which] = subprocess.run([str(root / "dispatch")], capture_output=True, text=True).stdout
     assert outputs["after"] == outputs["before"] and f"evaluations={evaluations}" in outputs["after"]
+
+
+NVCC = shutil.which("nvcc")
+
+
+@pytest.mark.skipif(NVCC is None, reason="nvcc is not installed")
+def test_float_builtin_spellings_equal_the_builtins(tmp_path):
+    """What cuda/float-builtins writes for nvcc with MSVC (libcu++'s numeric_limits)
+    is, on host and device, the value of the GCC builtin it stands for."""
+    from winport.transforms.cuda.float_builtins import MACROS
+
+    checks = []
+    for name, (_, spelling) in MACROS.items():
+        arg = '""' if name.endswith(("nan", "nanf")) else ""
+        if "nan" in name:  # NaN equals nothing: compare the bits
+            kind = "float" if name.endswith("f") else "double"
+            same = (f"__builtin_bit_cast(cuda::std::conditional_t<sizeof({kind}) == 4, unsigned, unsigned long long>, "
+                    f"{spelling}) == __builtin_bit_cast(cuda::std::conditional_t<sizeof({kind}) == 4, unsigned, "
+                    f"unsigned long long>, {name}({arg}))")
+        else:
+            same = f"{spelling} == {name}({arg})"
+        checks.append(f"static_assert({same}, \"{name}\");")
+        checks.append(f"__device__ bool device_{name}() {{ return {same}; }}")
+    src = tmp_path / "spellings.cu"
+    src.write_text("#include <cuda/std/limits>\n#include <cuda/std/type_traits>\n" + "\n".join(checks) + "\n")
+    out = subprocess.run([NVCC, "-std=c++17", "-c", str(src), "-o", str(tmp_path / "s.o")],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-3000:]

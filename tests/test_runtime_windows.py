@@ -16,9 +16,9 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 WINSIM = Path(__file__).with_name("winsim.py")
 
 
-def call(case: str, path: str, code: str, windows: bool) -> dict:
+def call(case: str, path: str, code: str, windows: bool, tree: str = "after") -> dict:
     args = [sys.executable, str(WINSIM), "--stub-missing", *(["--windows"] if windows else []),
-            str(FIXTURES / case / "after"), path, "--then", textwrap.dedent(code)]
+            str(FIXTURES / case / tree), path, "--then", textwrap.dedent(code)]
     out = subprocess.run(args, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -273,3 +273,63 @@ def test_proc_readers_take_their_not_found_path_on_windows(windows):
     else:  # Linux reads /proc as before: the C library is mapped, the affinity names a node
         library, affinity = result["result"][1:-1].split(", ", 1)
         assert "libc" in library and affinity != "[]", result
+
+
+READY_PIPES = """
+    import multiprocessing
+
+    handles, writers = [], []
+    for rank in range(3):
+        reader, writer = multiprocessing.Pipe(duplex=False)
+        handles.append(UnreadyWorkerProcHandle(None, rank, reader))
+        writers.append(writer)
+    for writer in reversed(writers):
+        writer.send({"status": "READY"})
+    result = (sorted(wait_for_ready(handles)), type(handles[0].ready_pipe).__name__)
+"""
+
+
+@pytest.mark.parametrize("windows", [True, False])
+def test_worker_ready_pipes_are_accepted_on_windows(windows):
+    """The engine's wait for its workers, on real pipes: Windows' PipeConnection
+    fails the original check and passes the rewritten one; Linux passes both."""
+    path = "vllm/v1/executor/multiproc_executor.py"
+    kind = "PipeConnection" if windows else "Connection"
+    after = call("runtime/pipe-connection/worker-ready-pipes", path, READY_PIPES, windows)
+    assert after == {"ok": True, "result": repr(([0, 1, 2], kind))}
+    before = call("runtime/pipe-connection/worker-ready-pipes", path, READY_PIPES, windows, tree="before")
+    if windows:
+        assert before["ok"] is False and before["error"] == "AssertionError"
+    else:
+        assert before == after
+
+
+@pytest.mark.parametrize("windows", [True, False])
+def test_worker_start_method_defaults_to_spawn_on_windows_only(windows):
+    code = """
+    import os
+    os.environ.pop("VLLM_WORKER_MULTIPROC_METHOD", None)
+    unset = VLLM_WORKER_MULTIPROC_METHOD = environment_variables["VLLM_WORKER_MULTIPROC_METHOD"]()
+    os.environ["VLLM_WORKER_MULTIPROC_METHOD"] = "fork"
+    result = (unset, environment_variables["VLLM_WORKER_MULTIPROC_METHOD"]())
+    """
+    out = call("runtime/start-method-default/envs-settings", "vllm/envs.py", code, windows)
+    assert out == {"ok": True, "result": repr(("spawn" if windows else "fork", "fork"))}
+
+
+@pytest.mark.parametrize("windows", [True, False])
+def test_cuda_dll_folders_are_added_before_the_extensions_on_windows(windows, tmp_path, monkeypatch):
+    """CUDA 13 (bin\\x64 and bin) named by CUDA_PATH, an older toolkit (bin only) by
+    CUDA_PATH_V12_8, a CUDA_HOME that does not exist: only folders that exist are
+    added, each once, and only on Windows."""
+    new, old = tmp_path / "v13.0", tmp_path / "v12.8"
+    for folder in (new / "bin" / "x64", new / "bin", old / "bin"):
+        folder.mkdir(parents=True, exist_ok=True)
+    monkeypatch.setenv("CUDA_PATH", str(new))
+    monkeypatch.setenv("CUDA_PATH_V13_0", str(new))
+    monkeypatch.setenv("CUDA_PATH_V12_8", str(old))
+    monkeypatch.setenv("CUDA_HOME", str(tmp_path / "missing"))
+    out = call("runtime/cuda-dll-directories/package-init", "vllm", "result = [d.path for d in "
+               "_WINPORT_DLL_DIRECTORIES]", windows)
+    want = [str(new / "bin" / "x64"), str(new / "bin"), str(old / "bin")] if windows else []
+    assert out == {"ok": True, "result": repr(want)}

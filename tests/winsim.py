@@ -10,6 +10,10 @@ code under test (``activate``):
 - ``fcntl``, ``resource``, ``uvloop`` and ``termios`` cannot be imported;
 - ``msvcrt`` can, as on Windows (a stand-in: ``locking`` keeps the locks in memory);
 - ``socket.socketpair`` joins two TCP sockets over the loopback, as on Windows;
+- ``multiprocessing.Pipe()`` gives ``PipeConnection`` objects, a sibling class of
+  ``Connection`` (not a subclass), as on Windows;
+- ``os.add_dll_directory`` exists (a stand-in that checks the folder, as Windows
+  does, and returns a handle that names it);
 - asyncio's ``add_signal_handler``/``remove_signal_handler`` raise
   ``NotImplementedError`` as on Windows, and asyncio has the Windows event-loop
   policy names (``WindowsSelectorEventLoopPolicy``, ``WindowsProactorEventLoopPolicy``).
@@ -218,6 +222,44 @@ def _socketpair(family=None, type=None, proto=0):
     return a, b
 
 
+def _windows_pipes() -> None:
+    """Windows' ``multiprocessing.connection``: ``Pipe()`` ends are ``PipeConnection``,
+    which derives from ``_ConnectionBase`` beside ``Connection``."""
+    import multiprocessing.connection as mpc
+
+    own = {k: v for k, v in vars(mpc.Connection).items() if k.startswith("_") and callable(v)
+           and not k.startswith("__")}
+    pipe_connection = type("PipeConnection", (mpc._ConnectionBase,), {**own, "__module__": mpc.__name__})
+    real_pipe = mpc.Pipe
+
+    def pipe(duplex: bool = True):
+        ends = real_pipe(duplex)
+        for end in ends:
+            end.__class__ = pipe_connection
+        return ends
+
+    mpc.PipeConnection, mpc.Pipe = pipe_connection, pipe
+
+
+class _DllDirectory:
+    def __init__(self, path: str):
+        self.path = path
+
+    def close(self) -> None:
+        pass
+
+    def __repr__(self) -> str:
+        return f"<AddedDllDirectory({self.path!r})>"
+
+
+def _add_dll_directory(path: str) -> _DllDirectory:
+    import os
+
+    if not os.path.isdir(path):
+        raise FileNotFoundError(2, "The system cannot find the file specified", path)
+    return _DllDirectory(os.fspath(path))
+
+
 def _no_signals(self, *args, **kwargs):
     raise NotImplementedError
 
@@ -235,6 +277,10 @@ def activate(stub_missing: bool = False) -> None:
     import socket
 
     socket.socketpair = _socketpair
+    _windows_pipes()
+    import os
+
+    os.add_dll_directory = _add_dll_directory  # type: ignore[attr-defined]
     asyncio.WindowsSelectorEventLoopPolicy = asyncio.DefaultEventLoopPolicy  # type: ignore[attr-defined]
     asyncio.WindowsProactorEventLoopPolicy = asyncio.DefaultEventLoopPolicy  # type: ignore[attr-defined]
     for module in REMOVED:

@@ -24,6 +24,7 @@ from .cuda.designated_init import DesignatedInit
 from .cuda.device_std_math import DeviceStdMath
 from .cuda.directives_in_macro_args import DirectivesInMacroArgs
 from .cuda.flat_kernel_selector import FlatKernelSelector
+from .cuda.float_builtins import FloatBuiltins
 from .cuda.gnu_attributes import GnuAttributes
 from .cuda.host_device_calls_host import HostDeviceCallsHost
 from .cuda.int64_t import Int64T
@@ -43,17 +44,20 @@ from .detect.posix_headers import PosixHeaders
 from .detect.vla import VariableLengthArrays
 from .runtime.attention_backend import AttentionBackend
 from .runtime.binary_open import BinaryOpen
+from .runtime.cuda_dll_directories import CudaDllDirectories
 from .runtime.dev_shm import DevShm
 from .runtime.fake_cpu_backend import FakeCpuBackend
 from .runtime.fcntl_lock import FcntlLock
 from .runtime.flashinfer_requirements import FlashinferRequirements
 from .runtime.generator_rm import GeneratorRm
 from .runtime.inproc_client import InprocEngineClient
+from .runtime.pipe_connection import PipeConnection
 from .runtime.posix_signals import PosixSignals
 from .runtime.posix_syscalls import PosixSyscalls
 from .runtime.proc_files import ProcFiles
 from .runtime.so_reuseport import SoReusePort
 from .runtime.spawn_context import SpawnContext
+from .runtime.start_method_default import StartMethodDefault
 from .runtime.uvloop_winloop import UvloopWinloop
 from .runtime.winloop_requirement import WinloopRequirement
 from .runtime.zmq_ipc_path import ZmqIpcPath
@@ -81,6 +85,7 @@ ALL = (
     Int128Vectors,
     Int64T,
     BuiltinClz,
+    FloatBuiltins,
     DeviceStdMath,
     UintTypedef,
     SsizeTTypedef,
@@ -93,6 +98,9 @@ ALL = (
     FcntlLock,
     ZmqIpcPath,
     SpawnContext,
+    PipeConnection,
+    CudaDllDirectories,
+    StartMethodDefault,
     InprocEngineClient,
     FakeCpuBackend,
     SoReusePort,

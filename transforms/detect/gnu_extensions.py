@@ -7,8 +7,9 @@ from winport.lang.cpp import file_space_macros, Space, execution_space, msvc_see
 from winport.lang.gnu import ATTRIBUTE, FIXED, items
 from winport.transform import Context, CppTransform
 
-# Handled by cuda/builtin-clz (K4).
-FIXED_ELSEWHERE = {"__builtin_clz", "__builtin_clzl", "__builtin_clzll"}
+# Handled by cuda/builtin-clz (K4) and cuda/float-builtins (F5).
+FIXED_ELSEWHERE = {"__builtin_clz", "__builtin_clzl", "__builtin_clzll", "__builtin_huge_valf", "__builtin_inff",
+                   "__builtin_huge_val", "__builtin_inf", "__builtin_nanf", "__builtin_nan"}
 _BUILTINS = re.compile(rb"\b__builtin_\w+\b")
 
 # what the GNU attributes cuda/gnu-attributes leaves alone mean, and what to write instead
