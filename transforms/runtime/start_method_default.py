@@ -69,6 +69,9 @@ class _Defaults(PositionedTransformer):
         if method not in _POSIX_METHODS:
             if method is not None:
                 self.ctx.already(self.pos(original), f"{name} defaults to {method!r}, which Windows has")
+            else:
+                self.ctx.report(self.pos(original), f"{name}'s default is computed: make it \"spawn\" on Windows "
+                                                    "by hand if it can be fork")
             return updated
         code = self.module.code_for_node(default)
         new = parse_expression(f'"spawn" if sys.platform == "win32" else {code}', self.module)
