@@ -10,9 +10,7 @@ from click.testing import CliRunner
 from winport import Pipeline, registry
 from winport.cli import main
 from winport.fetch import fetch
-from winport.lang import treesitter
-from winport.pipeline import python_error
-from winport.sources import language_of
+from winport.testing import parse_problems  # noqa: F401 (tests import it from here)
 
 # Runs in the tests neither read nor keep reports in the user's cache (tests/test_cache.py
 # turns it on in a folder of its own); subprocesses inherit this.
@@ -37,6 +35,20 @@ def run(root: Path, *ids: str, write: bool = True, jobs: int = 1):
     return Pipeline(registry.select(ids), jobs=jobs).run(str(root), write=write)
 
 
+def install_plugin(site: Path, name: str, entry_points: dict[str, str], modules: dict[str, str]) -> Path:
+    """Make an installed distribution ``name`` under ``site`` (put on sys.path by the caller)
+    whose ``winport.transforms`` entry points are ``entry_points`` and whose top-level
+    modules are ``modules`` ({module name: code})."""
+    info = site / f"{name.replace('-', '_')}-1.0.dist-info"
+    info.mkdir(parents=True, exist_ok=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(
+        "[winport.transforms]\n" + "".join(f"{k} = {v}\n" for k, v in entry_points.items()))
+    for module, code in modules.items():
+        (site / f"{module}.py").write_text(code)
+    return site
+
+
 def copy_tree(src: Path, dst: Path) -> Path:
     shutil.copytree(src, dst)
     return dst
@@ -44,19 +56,6 @@ def copy_tree(src: Path, dst: Path) -> Path:
 
 def read_tree(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
-
-
-def parse_problems(path: str, before: bytes, after: bytes, repeated: int = 0) -> str | None:
-    """Why ``after`` re-parses worse than ``before`` (None if it does not); ``repeated``:
-    errors the rewrite repeats by copying code (``FileResult.repeated_errors``)."""
-    lang = language_of(path)
-    if lang == "python":
-        return None if python_error(before, path) else python_error(after, path)
-    if lang in ("cpp", "cmake"):
-        b = treesitter.error_count(treesitter.parse(lang, before))
-        a = treesitter.error_count(treesitter.parse(lang, after))
-        return f"{path}: {a - b - repeated} new parse errors" if a > b + repeated else None
-    return None
 
 
 RELEASES = ("0.14.1", "0.18.0", "0.26.0", "0.33.0")

@@ -13,7 +13,7 @@ import libcst as cst
 import libcst.matchers as m
 import pytest
 
-from conftest import read_tree, run
+from conftest import install_plugin, read_tree, run
 from winport import (Context, CppTransform, Edit, Outcome, Pipeline, PythonTransform, TransformError,
                      apply_edits, pipeline, registry)
 from winport.lang.python import ensure_import
@@ -391,13 +391,8 @@ class Shout(CppTransform):
 
 
 def test_entry_point_plugins_are_registered_and_run(tmp_path, monkeypatch, tree):
-    site = tmp_path / "site"
-    (site / "winport_test_plugin.dist-info").mkdir(parents=True)
-    (site / "winport_test_plugin.dist-info" / "METADATA").write_text(
-        "Metadata-Version: 2.1\nName: winport-test-plugin\nVersion: 1.0\n")
-    (site / "winport_test_plugin.dist-info" / "entry_points.txt").write_text(
-        "[winport.transforms]\nshout = winport_test_plugin:Shout\n")
-    (site / "winport_test_plugin.py").write_text(textwrap.dedent(PLUGIN))
+    site = install_plugin(tmp_path / "site", "winport-test-plugin", {"shout": "winport_test_plugin:Shout"},
+                          {"winport_test_plugin": textwrap.dedent(PLUGIN)})
     monkeypatch.syspath_prepend(str(site))
     ids = [t.id for t in registry.all_transforms()]
     assert ids[-1] == "plugin/shout" and ids[:-1] == [cls.id for cls in registry.builtin()]

@@ -9,8 +9,10 @@ statements a transform inserted among them above all."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -41,10 +43,26 @@ def load(root: Path, path: str, windows: bool) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+@pytest.fixture(scope="module")
+def imported(request):
+    """The selected tests' imports, started together on every CPU (each a fresh interpreter
+    whose start-up dominates): (case folder, path, windows) -> the future of its result."""
+    wanted = [item.callspec.params for item in request.session.items
+              if getattr(item, "originalname", "") == "test_rewritten_fixture_module_imports"]
+    pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 1)
+    futures: dict[tuple, Future] = {}
+    for p in wanted:
+        key = (p["case"].folder, p["path"], p["windows"])
+        if key not in futures:
+            futures[key] = pool.submit(load, p["case"].folder / "after", p["path"], p["windows"])
+    yield futures
+    pool.shutdown(cancel_futures=True)
+
+
 @pytest.mark.parametrize("case, path", list(modules()))
 @pytest.mark.parametrize("windows", [False, True], ids=["linux", "win32"])
-def test_rewritten_fixture_module_imports(case, path, windows):
-    result = load(case.folder / "after", path, windows)
+def test_rewritten_fixture_module_imports(case, path, windows, imported):
+    result = imported[(case.folder, path, windows)].result()
     assert result["ok"], result
 
 

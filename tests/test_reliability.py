@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import read_tree
+from conftest import install_plugin, read_tree
 from test_cli import FAKE_VLLM
 from winport import Outcome, Pipeline, registry
 from winport.cli import main
@@ -115,13 +115,8 @@ class Faulty(CppTransform):
 
 def test_faulty_plugin_is_isolated(tree, tmp_path):
     root = tree(FAKE_VLLM)
-    site = tmp_path / "site"
-    (site / "faulty_plugin-1.0.dist-info").mkdir(parents=True)
-    (site / "faulty_plugin-1.0.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: faulty-plugin\n"
-                                                                   "Version: 1.0\n")
-    (site / "faulty_plugin-1.0.dist-info" / "entry_points.txt").write_text(
-        "[winport.transforms]\nfaulty = faulty_plugin:Faulty\n")
-    (site / "faulty_plugin.py").write_text(textwrap.dedent(FAULTY))
+    site = install_plugin(tmp_path / "site", "faulty-plugin", {"faulty": "faulty_plugin:Faulty"},
+                          {"faulty_plugin": textwrap.dedent(FAULTY)})
     env = {**os.environ, "PYTHONPATH": str(site)}
     report = tmp_path / "r.json"
     only = ["--select", "plugin/faulty,K5,B4"]

@@ -12,13 +12,13 @@ from . import registry
 from .model import FileResult, Outcome, Report, Site, TransformResult
 from .pipeline import KNOWN_LIMITS, Pipeline
 from .sources import SourceError, SourceFile
-from .transform import (CMakeTransform, Context, CppTransform, Edit, PythonDetector, PythonTransform, TextTransform,
-                        Transform, TransformError, apply_edits)
+from .transform import (CMakeTransform, Context, CppTransform, Edit, PythonDetector, PythonDocument, PythonTransform,
+                        TextTransform, Transform, TransformError, Where, apply_edits)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "CMakeTransform", "Context", "CppTransform", "Edit", "FileResult", "KNOWN_LIMITS", "Outcome",
-    "Pipeline", "PythonDetector", "PythonTransform", "Report", "Site", "SourceError", "SourceFile", "TextTransform",
-    "Transform", "TransformError", "TransformResult", "apply_edits", "registry",
+    "Pipeline", "PythonDetector", "PythonDocument", "PythonTransform", "Report", "Site", "SourceError", "SourceFile",
+    "TextTransform", "Transform", "TransformError", "TransformResult", "Where", "apply_edits", "registry",
 ]

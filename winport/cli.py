@@ -1,7 +1,8 @@
 """The `winport` command line.
 
-Exit codes: 0 ok; 1 changes pending (``rewrite --check``); 2 usage or input
-error; 3 a transform drifted or failed (``--strict``); 130 interrupted.
+Exit codes: 0 ok; 1 changes pending (``rewrite --check``) or findings (``check``,
+``test``); 2 usage or input error; 3 a transform drifted or failed (``--strict``);
+4 winport or a plug-in crashed outside a transform's step; 130 interrupted.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import signal
 import sys
 import time
+import traceback
+import warnings
 from pathlib import Path
 
 import click
@@ -19,7 +22,7 @@ from .model import Outcome
 from .pipeline import Pipeline
 from .sources import SourceError
 
-EXIT_OK, EXIT_PENDING, EXIT_INPUT, EXIT_PROBLEMS, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 3, 130, 143
+EXIT_OK, EXIT_PENDING, EXIT_INPUT, EXIT_PROBLEMS, EXIT_CRASH, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 3, 4, 130, 143
 
 
 class Interrupted(BaseException):
@@ -52,6 +55,7 @@ Exit codes:
   1  --check: changes are pending
   2  usage or input error (bad folder, unknown transform, fetch failure)
   3  --strict: a transform drifted or failed
+  4  winport or a plug-in crashed (a bug: the message names where)
   130 interrupted (SIGINT); 143 terminated (SIGTERM)"""
 
 
@@ -116,7 +120,35 @@ def _from_cache(entry, directory: Path, write: bool):
     return report
 
 
-@click.group(epilog=EXIT_HELP)
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    if issubclass(category, registry.PluginWarning):
+        click.echo(f"winport: warning: {message}", err=True)
+    else:  # pragma: no cover - another library's warning, shown as Python would
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+
+class _Main(click.Group):
+    """The command group: a skipped plug-in is one warning line, and an exception no
+    command expected (a bug in winport or in a plug-in's ``plan``, ``new_files``, ...)
+    exits 4 with one line naming it and where it was raised, never 1 (``--check``'s
+    "changes pending")."""
+
+    def invoke(self, ctx: click.Context):
+        with warnings.catch_warnings():
+            warnings.simplefilter("once", registry.PluginWarning)
+            warnings.showwarning = _show_warning
+            try:
+                return super().invoke(ctx)
+            except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+                raise
+            except Exception as exc:
+                where = traceback.extract_tb(exc.__traceback__)[-1]
+                click.echo(f"winport: internal error: {type(exc).__name__}: {exc} (raised at {where.filename}:"
+                           f"{where.lineno} in {where.name})", err=True)
+                raise click.exceptions.Exit(EXIT_CRASH) from None
+
+
+@click.group(cls=_Main, epilog=EXIT_HELP)
 @click.version_option(package_name="winport")
 def main() -> None:
     """Port a vLLM source tree to native Windows (MSVC + CUDA) by semantic rewriting."""
@@ -322,6 +354,46 @@ def list_() -> None:
         click.echo(f"{t.id.ljust(width)}  {(t.seed or '-').ljust(3)}  {t.summary}")
 
 
+@main.command(name="test", epilog="""\b
+Exit codes:
+  0  every case passes
+  1  a case fails (each failure shows its folder and a diff per differing file)
+  2  usage or input error (no such path, no case, a malformed case, a case naming
+     a transform nobody installed)""")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--quiet", "-q", is_flag=True, help="Print failures and the summary only.")
+def test_(paths: tuple[Path, ...], quiet: bool) -> None:
+    """Run the fixture cases under PATHS against the installed transforms (winport's
+    and plug-ins'): each case's before/ tree must become its after/ tree, report the
+    sites of reported.txt and end in the outcome of outcome.txt; a second run must
+    change nothing and no file may parse worse. Layout: <area>/<name>/<case>/before,
+    after, reported.txt, outcome.txt (PATH: a fixtures folder, a transform's or a case)."""
+    from . import testing
+
+    for path in paths:
+        if not path.exists():
+            raise InputError(f"{path}: no such file or folder")
+    found = testing.find_cases(*paths)
+    if not found:
+        raise InputError(f"no fixture case (a folder with before/) under {', '.join(map(str, paths))}")
+    try:
+        chosen = [(case, testing.validate(case)) for case in found]
+    except testing.CaseError as exc:
+        raise InputError(str(exc)) from None
+    failed = 0
+    for case, transform in chosen:
+        problems = testing.check_case(case, transform)
+        name = f"{case.transform}/{case.name}"
+        if problems:
+            failed += 1
+            click.echo(f"FAIL  {name} ({case.folder})")
+            click.echo("".join(f"  {line}\n" for p in problems for line in p.rstrip("\n").split("\n")), nl=False)
+        elif not quiet:
+            click.echo(f"ok    {name}")
+    click.echo(f"winport test: {len(chosen)} case(s), {len(chosen) - failed} passed, {failed} failed")
+    sys.exit(EXIT_PENDING if failed else EXIT_OK)
+
+
 @main.command()
 @click.argument("transform_id")
 def explain(transform_id: str) -> None:
@@ -335,7 +407,7 @@ def explain(transform_id: str) -> None:
 
 def explanation(t) -> str:
     lines = [f"{t.id} ({t.seed or 'no catalogue id'}): {t.summary}", "", t.doc()]
-    case = first_example(t.id)
+    case = first_example(t)
     if case:
         before, after = case.files("before"), case.files("after")
         for path in sorted(before):

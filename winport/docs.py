@@ -1,7 +1,9 @@
 """Generate docs/transforms/: one page per transform, from the transform itself.
 
 Run ``python -m winport.docs [DOCS_DIR]`` after changing a transform's docstring,
-metadata or fixtures; a test fails while the committed pages are stale.
+metadata or fixtures; a test fails while the committed pages are stale. With
+``--plugins`` the pages are those of the installed plug-ins' transforms (their
+examples from each transform's ``fixture_root``).
 """
 
 from __future__ import annotations
@@ -31,15 +33,16 @@ def page(t: Transform) -> str:
     out += [f"| triggers | {triggers} |", ""]
     for heading in [h for h in sections if h]:
         out += [f"## {heading}", "", sections[heading], ""]
-    case = first_example(t.id)
+    case = first_example(t)
     if case:
         before, after = case.files("before"), case.files("after")
         path = next(p for p in sorted(before) if before[p] != after.get(p))
         fence = FENCE.get(t.language, "text")
-        out += [f"## Example (`fixtures/{t.id}/{case.name}`)", "", f"`{path}` before:", "",
+        out += [f"## Example (`{t.id}/{case.name}`)" if t.fixture_root else
+                f"## Example (`fixtures/{t.id}/{case.name}`)", "", f"`{path}` before:", "",
                 f"```{fence}", before[path].decode().rstrip(), "```", "", "after:", "",
                 f"```{fence}", after[path].decode().rstrip(), "```", ""]
-    names = [c.name + (" (must not change)" if c.unchanged else "") for c in cases(t.id)]
+    names = [c.name + (" (must not change)" if c.unchanged else "") for c in cases(t)]
     out += ["## Fixture cases", ""] + [f"- `{n}`" for n in names] + [""]
     return "\n".join(out)
 
@@ -53,8 +56,10 @@ def index(transforms: list[Transform]) -> str:
     return "\n".join(out) + "\n"
 
 
-def render(docs_dir: Path) -> dict[Path, str]:
-    transforms = [t for t in registry.all_transforms() if type(t).__module__.startswith("winport.transforms")]
+def render(docs_dir: Path, plugins: bool = False) -> dict[Path, str]:
+    """The pages of winport's own transforms (``plugins``: of the installed plug-ins')."""
+    transforms = [t for t in registry.all_transforms()
+                  if type(t).__module__.startswith("winport.transforms") != plugins]
     folder = docs_dir / "transforms"
     pages = {folder / page_name(t): page(t) for t in transforms}
     pages[folder / "README.md"] = index(transforms)
@@ -62,8 +67,10 @@ def render(docs_dir: Path) -> dict[Path, str]:
 
 
 def main(argv: list[str]) -> int:
-    docs_dir = Path(argv[0]) if argv else Path("docs")
-    for path, text in render(docs_dir).items():
+    plugins = "--plugins" in argv
+    args = [a for a in argv if a != "--plugins"]
+    docs_dir = Path(args[0]) if args else Path("docs")
+    for path, text in render(docs_dir, plugins).items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
         print(f"wrote {path}")

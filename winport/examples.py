@@ -1,8 +1,13 @@
 """Fixture cases: small hand-written trees that show what each transform does.
 
 Layout: ``fixtures/<area>/<name>/<case>/before/<path in a vLLM tree>`` and, unless
-the case must not change, the same paths under ``after/``. The cases feed the
-test harness, ``winport explain`` and the generated documentation pages.
+the case must not change, the same paths under ``after/``; ``reported.txt`` lists
+``path:line`` of each site the transform must report, ``outcome.txt`` the outcome
+when it is not the usual one. The cases feed the test harness (:mod:`winport.testing`,
+``winport test``), ``winport explain`` and the generated documentation pages.
+
+A plug-in keeps its cases in the same layout under a folder of its own and names
+that folder in its transforms' ``fixture_root``.
 """
 
 from __future__ import annotations
@@ -11,6 +16,10 @@ import os
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .transform import Transform
 
 
 @dataclass(frozen=True)
@@ -72,16 +81,46 @@ class Case:
 
 
 def root() -> Path:
+    """The folder of winport's own cases."""
     return Path(str(resources.files("winport.fixtures")))
 
 
-def cases(transform_id: str) -> list[Case]:
-    folder = root() / transform_id
+def root_of(transform: "str | Transform") -> Path:
+    """The folder holding ``transform``'s cases under ``<area>/<name>/``: its
+    ``fixture_root`` (a plug-in's), else winport's own (:func:`root`)."""
+    if isinstance(transform, str):
+        if (root() / transform).is_dir():
+            return root()
+        from . import registry
+
+        try:
+            transform = registry.get(transform)
+        except registry.RegistryError:
+            return root()
+    return Path(transform.fixture_root) if transform.fixture_root is not None else root()
+
+
+def cases(transform: "str | Transform") -> list[Case]:
+    """The cases of a transform (by id or instance), by name."""
+    tid = transform if isinstance(transform, str) else transform.id
+    folder = root_of(transform) / tid
     if not folder.is_dir():
         return []
-    return [Case(transform_id, d.name, d) for d in sorted(folder.iterdir()) if (d / "before").is_dir()]
+    return [Case(tid, d.name, d) for d in sorted(folder.iterdir()) if (d / "before").is_dir()]
 
 
-def first_example(transform_id: str) -> Case | None:
+def find(path: Path) -> list[Case]:
+    """Every case at or under ``path`` (a fixtures folder, one transform's folder or one
+    case), its transform's id read from the two folders above it (``<area>/<name>/<case>``)."""
+    path = Path(path)
+    if (path / "before").is_dir():
+        found = [path]
+    else:
+        found = sorted(p.parent for p in path.rglob("before") if p.is_dir()
+                       and not {"before", "after"} & set(p.relative_to(path).parts[:-1]))
+    return [Case(f"{c.parent.parent.name}/{c.parent.name}", c.name, c) for c in found]
+
+
+def first_example(transform: "str | Transform") -> Case | None:
     """The case that shows the rewrite best: the first one that changes something."""
-    return next((c for c in cases(transform_id) if not c.unchanged), None)
+    return next((c for c in cases(transform) if not c.unchanged), None)

@@ -11,7 +11,7 @@ import json
 from dataclasses import asdict, dataclass, replace
 
 from . import __version__
-from .model import Outcome, Report
+from .model import SCHEMA_VERSION, Outcome, Report
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
@@ -69,7 +69,7 @@ def text(findings: list[Finding]) -> str:
 
 
 def to_json(findings: list[Finding]) -> str:
-    return json.dumps({"findings": [f.to_json() for f in findings]}, indent=2)
+    return json.dumps({"schema_version": SCHEMA_VERSION, "findings": [f.to_json() for f in findings]}, indent=2)
 
 
 def sarif(findings: list[Finding], transforms) -> str:

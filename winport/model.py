@@ -11,6 +11,7 @@ class Outcome(str, enum.Enum):
 
     APPLIED = "applied"  # the file was rewritten
     ALREADY = "already"  # the fix is present already: nothing to do
+    REPORTED = "reported"  # sites were found that a person must port (a detector's finding): nothing rewritten
     NOT_NEEDED = "not-needed"  # the pattern does not occur
     DRIFTED = "drifted"  # an anchor the transform expects was not found
     FAILED = "failed"  # the transform could not finish: file left untouched
@@ -20,11 +21,21 @@ class Outcome(str, enum.Enum):
         return self.value
 
 
+#: The version of the JSON report's layout (``Report.to_json``, ``winport check --format json``):
+#: raised when a field changes meaning or goes away; new fields do not raise it. docs/api.md
+#: describes the layout.
+SCHEMA_VERSION = 1
+
+#: The path of a result that concerns the whole tree rather than one file (a transform
+#: that raised while planning).
+TREE = "."
+
 # Precedence when folding file outcomes into one transform outcome.
 _RANK = {
-    Outcome.FAILED: 4,
-    Outcome.DRIFTED: 3,
-    Outcome.APPLIED: 2,
+    Outcome.FAILED: 5,
+    Outcome.DRIFTED: 4,
+    Outcome.APPLIED: 3,
+    Outcome.REPORTED: 2,
     Outcome.ALREADY: 1,
     Outcome.NOT_NEEDED: 0,
     Outcome.NOT_APPLICABLE: -1,
@@ -53,7 +64,8 @@ class FileResult:
 
     ``sites`` are the places rewritten (or, for ALREADY, found already done);
     ``reported`` are places the transform recognised but will not rewrite, each
-    with the reason: they need a person.
+    with the reason: they need a person (a file with such sites and nothing rewritten
+    or found done is *reported*).
     """
 
     transform: str
@@ -154,6 +166,7 @@ class Report:
 
     def to_json(self) -> dict:
         return {
+            "schema_version": SCHEMA_VERSION,
             "root": self.root,
             "tree": self.tree,
             "written": self.written,

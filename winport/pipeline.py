@@ -14,15 +14,17 @@ import os
 import time
 import traceback
 from dataclasses import dataclass, replace
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Callable, Hashable, Iterable, Iterator, Sequence, TypeVar
 
 import ahocorasick_rs
 
 from . import trees
 from .lang import pyast, treesitter
-from .model import FileResult, Outcome, Report, Site, TransformResult
+from .model import TREE, FileResult, Outcome, Report, Site, TransformResult
 from .sources import SourceError, SourceFile, TreeLock, create_atomic, discover, read, write_atomic
 from .transform import Context, Transform, TransformError, apply_edits, edit_bytes
+
+T = TypeVar("T")
 
 KNOWN_LIMITS = (
     "single GPU only: NCCL has no Windows build, so no tensor or pipeline parallelism",
@@ -45,7 +47,7 @@ class TreeView:
         self._matcher = transform.matcher()
         self._memo = {} if memo is None else memo
 
-    def memo(self, key, compute):
+    def memo(self, key: Hashable, compute: Callable[["TreeView"], T]) -> T:
         """``compute(self)`` once per run for ``key``, shared by every transform's plan
         (e.g. the attribute macros of the tree, which several transforms need)."""
         if key not in self._memo:
@@ -130,7 +132,7 @@ class Pipeline:
                     grew(work)
         return work, scanned
 
-    def run(self, root: str, write: bool = True, paths: Sequence[str] | None = None) -> Report:
+    def run(self, root: str | os.PathLike[str], write: bool = True, paths: Sequence[str] | None = None) -> Report:
         """Port ``root`` (``write=False``: compute the report and changes only).
         ``paths``: the tree's files as :func:`~winport.sources.discover` gives them,
         when the caller has them already.
@@ -140,8 +142,11 @@ class Pipeline:
         its C/C++/CUDA files, the others being *not applicable*.
 
         A writing run holds ``.winport.lock`` in the tree; a second one stops with
-        :class:`~winport.sources.TreeLocked`."""
+        :class:`~winport.sources.TreeLocked`. A ``root`` that is not a folder is a
+        :class:`~winport.sources.SourceError`."""
         root = os.path.abspath(root)
+        if not os.path.isdir(root):
+            raise SourceError(f"{root}: no such folder")
         kind = trees.identify(root, self.dependency)
         if kind.is_vllm:
             return self._run_unlocked(root, write, paths) if not write else self._run_locked(root, paths)
@@ -180,7 +185,8 @@ class Pipeline:
                                             paths)
             planner, plans = _Plans(root, self.transforms, work, scanned), {}
             outcomes = _process(work, planner, plans, workers)
-        results, changed, created = _collect(root, self.transforms, outcomes, scanned, planner.reasons, plans)
+        results, changed, created = _collect(root, self.transforms, outcomes, scanned, planner.reasons, plans,
+                                             planner.failures)
         if write:
             _write(root, changed, created, results)
         return Report(
@@ -206,19 +212,25 @@ class _Plans:
                  scanned: dict[str, SourceFile]):
         self.root, self.transforms, self.work, self.scanned = root, transforms, work, scanned
         self.reasons: dict[str, str] = {}
+        self.failures: dict[str, str] = {}  # transforms whose not_needed/plan/plan_files raised: why
         self.memo: dict = {}  # shared by every transform's TreeView
 
     def run(self, transforms: list[Transform], plans: dict) -> None:
         for t in transforms:
-            if type(t).not_needed is not Transform.not_needed:
-                why = t.not_needed(TreeView(self.root, self.scanned, t, self.memo))
-                if why:
-                    self.reasons[t.id] = why
-                    self._drop(t)
-                    continue
-            if type(t).plan is not Transform.plan:
-                plans[t.id] = t.plan(TreeView(self.root, self.scanned, t, self.memo))
-                self._add(t, t.plan_files(plans[t.id]))
+            try:
+                if type(t).not_needed is not Transform.not_needed:
+                    why = t.not_needed(TreeView(self.root, self.scanned, t, self.memo))
+                    if why:
+                        self.reasons[t.id] = why
+                        self._drop(t)
+                        continue
+                if type(t).plan is not Transform.plan:
+                    plans[t.id] = t.plan(TreeView(self.root, self.scanned, t, self.memo))
+                    self._add(t, t.plan_files(plans[t.id]))
+            except Exception:  # the transform fails on the tree; the run goes on without it
+                self.failures[t.id] = f"transform {t.id} raised while planning:\n{traceback.format_exc()}"
+                plans.pop(t.id, None)
+                self._drop(t)
 
     def _drop(self, t: Transform) -> None:
         for w in self.work:
@@ -334,10 +346,12 @@ def _no_collections() -> Iterator[None]:
 
 # -- collect and write ---------------------------------------------------------------
 def _collect(root: str, transforms: list[Transform], outcomes: list[FileOutcome], scanned: dict[str, SourceFile],
-             notes: dict[str, str], plans: dict) -> tuple[dict[str, TransformResult], dict, set[str]]:
+             notes: dict[str, str], plans: dict, failures: dict[str, str] | None = None) -> tuple[dict[str, TransformResult], dict, set[str]]:
     """Each transform's result (its files, the files it adds, its drift) and the
     changed files: {path: (old bytes, new bytes)}, and those that are new."""
     results = {t.id: TransformResult(t.id, t.seed, t.summary, note=notes.get(t.id, "")) for t in transforms}
+    for tid, why in (failures or {}).items():
+        results[tid].files.append(FileResult(tid, TREE, Outcome.FAILED, reason=why))
     changed: dict[str, tuple[bytes, bytes]] = {}
     for out in outcomes:
         for r in out.results:
@@ -349,7 +363,13 @@ def _collect(root: str, transforms: list[Transform], outcomes: list[FileOutcome]
         res = results[t.id]
         if type(t).new_files is not Transform.new_files and any(
                 f.outcome in (Outcome.APPLIED, Outcome.ALREADY) for f in res.files):
-            for path, text in t.new_files(plans.get(t.id)).items():
+            try:
+                added = t.new_files(plans.get(t.id))
+            except Exception:
+                res.files.append(FileResult(t.id, TREE, Outcome.FAILED, reason=f"transform {t.id} raised in "
+                                            f"new_files:\n{traceback.format_exc()}"))
+                continue
+            for path, text in added.items():
                 res.files.append(_new_file(root, path, text, t, changed, created))
     for t in transforms:
         res = results[t.id]
@@ -500,7 +520,9 @@ def _result(ctx: Context) -> FileResult:
         return FileResult(t.id, path, Outcome.APPLIED, ctx.sites, ctx.reported, repeated_errors=ctx.repeated_errors)
     if ctx.already_sites:
         return FileResult(t.id, path, Outcome.ALREADY, ctx.already_sites, ctx.reported)
-    return FileResult(t.id, path, Outcome.NOT_NEEDED, reported=ctx.reported)
+    if ctx.reported:
+        return FileResult(t.id, path, Outcome.REPORTED, reported=ctx.reported)
+    return FileResult(t.id, path, Outcome.NOT_NEEDED)
 
 
 def _failed(t: Transform, path: str, reason: str) -> FileResult:

@@ -7,21 +7,23 @@ parses or writes a file: the pipeline hands it a parsed document and a
 it will not rewrite. The docstring, with the headings ``Why``, ``Pattern`` and
 ``Rewrite``, is the transform's documentation page.
 
-Four families, one per parser:
+Five families, one per parser, each with what its ``rewrite`` gets:
 
-* :class:`CppTransform`    - tree-sitter (CUDA grammar) on C, C++ and CUDA files
-* :class:`CMakeTransform`  - tree-sitter-cmake on CMakeLists.txt and *.cmake
-* :class:`PythonTransform` - libcst on Python files
-* :class:`TextTransform`   - plain text (requirements files and the like)
+* :class:`CppTransform`    - a ``tree_sitter.Tree`` (CUDA grammar) of a C, C++ or CUDA file
+* :class:`CMakeTransform`  - a ``tree_sitter.Tree`` (tree-sitter-cmake) of CMakeLists.txt or *.cmake
+* :class:`PythonTransform` - a :class:`PythonDocument` (libcst) of a Python file; returns the new module
+* :class:`PythonDetector`  - an ``ast.Module`` (report-only checks)
+* :class:`TextTransform`   - the text of the file (requirements files and the like)
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
+import os
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Protocol, Union
 
 from .model import Site
 from .sources import PathMatcher, SourceFile
@@ -31,6 +33,27 @@ if TYPE_CHECKING:  # pragma: no cover
 
     import libcst as cst
     import tree_sitter as ts
+
+    from .pipeline import TreeView
+    from .trees import TreeKind
+
+#: Where a site is: a tree-sitter node, a libcst node (of the document the transform
+#: got), a byte offset into the file, or a 1-based (line, column) pair.
+Where = Union["ts.Node", "cst.CSTNode", int, "tuple[int, int]"]
+
+
+class PythonDocument(Protocol):
+    """What a :class:`PythonTransform`'s ``rewrite`` gets: a libcst ``MetadataWrapper``
+    of the file. ``module`` is the parsed module (with ``anchors`` set, possibly a
+    partial one: the statements holding an anchor, the imports and the docstring);
+    ``visit(transformer)`` runs a ``libcst.CSTTransformer`` (or visitor) over it,
+    resolving the metadata it declares, and returns the new module. A transform uses
+    nothing else of it."""
+
+    @property
+    def module(self) -> "cst.Module": ...
+
+    def visit(self, visitor: "cst.CSTVisitorT") -> "cst.Module": ...
 
 
 class TransformError(Exception):
@@ -79,6 +102,7 @@ class Context:
     """What one transform records about one file."""
 
     def __init__(self, transform: "Transform", source: SourceFile, plan: Any = None):
+        #: the transform at work and the file it works on (``source.body``: its bytes)
         self.transform = transform
         self.source = source
         self.path = source.path
@@ -89,18 +113,20 @@ class Context:
         self.reported: list[Site] = []
         self.drift: str = ""
         self.failure: str = ""
-        self.node_position = None  # libcst node -> (line, column), set by the pipeline
+        #: libcst node -> (line, column), set by the pipeline
+        self.node_position: Callable[[Any], tuple[int, int]] | None = None
         #: parse errors the edits repeat: copies of code the parser already failed on
         #: (the re-parse guard does not count them as new)
         self.repeated_errors = 0
 
     # -- positions -------------------------------------------------------
-    def site(self, where: Any, message: str) -> Site:
+    def site(self, where: Where, message: str) -> Site:
         line, col = self.position(where)
         return Site(self.path, line, col, message)
 
-    def position(self, where: Any) -> tuple[int, int]:
-        """1-based (line, column) of a tree-sitter node, a byte offset or a (line, col) pair."""
+    def position(self, where: Where) -> tuple[int, int]:
+        """1-based (line, column) of a tree-sitter node, a libcst node, a byte offset or a
+        (line, col) pair."""
         if isinstance(where, tuple):
             return where
         if isinstance(where, int):
@@ -116,14 +142,14 @@ class Context:
         """Record an edit without a site (pair it with :meth:`applied`)."""
         self.edits.append(Edit(start, end, text))
 
-    def replace(self, start: int, end: int, text: str, message: str, where: Any = None) -> None:
+    def replace(self, start: int, end: int, text: str, message: str, where: Where | None = None) -> None:
         self.edit(start, end, text)
         self.sites.append(self.site(start if where is None else where, message))
 
     def replace_node(self, node: "ts.Node", text: str, message: str) -> None:
         self.replace(node.start_byte, node.end_byte, text, message, where=node)
 
-    def insert(self, offset: int, text: str, message: str, where: Any = None) -> None:
+    def insert(self, offset: int, text: str, message: str, where: Where | None = None) -> None:
         self.replace(offset, offset, text, message, where)
 
     def insert_lines_before(self, node: "ts.Node", block: str, message: str) -> None:
@@ -149,14 +175,14 @@ class Context:
         prefix = body[start:offset].decode("utf-8", "replace")
         return start, prefix[: len(prefix) - len(prefix.lstrip(" \t"))]
 
-    def applied(self, where: Any, message: str) -> None:
+    def applied(self, where: Where, message: str) -> None:
         """Record a rewritten site whose edits are recorded apart (or made by libcst)."""
         self.sites.append(self.site(where, message))
 
-    def already(self, where: Any, message: str) -> None:
+    def already(self, where: Where, message: str) -> None:
         self.already_sites.append(self.site(where, message))
 
-    def report(self, where: Any, message: str) -> None:
+    def report(self, where: Where, message: str) -> None:
         """A site the transform recognises but will not rewrite: a person must look."""
         self.reported.append(self.site(where, message))
 
@@ -202,6 +228,10 @@ class Transform:
     # transform then also runs on a dependency's tree (CUTLASS, flash-attention, ...),
     # over every C, C++ and CUDA file of it (winport.trees).
     portable: ClassVar[bool] = False
+    #: A plug-in's folder of fixture cases, laid out as winport's own
+    #: (``<area>/<name>/<case>/before|after``): ``winport explain``, ``winport test`` and
+    #: :mod:`winport.testing` read this transform's cases there. None: winport's own.
+    fixture_root: ClassVar[str | os.PathLike[str] | None] = None
 
     # -- derived, cached per class ------------------------------------------
     def matcher(self) -> PathMatcher:
@@ -209,7 +239,7 @@ class Transform:
         ``winport check --all-backends`` does for the detectors)."""
         return _path_matcher(self.globs, self.exclude)
 
-    def on_tree(self, kind: Any) -> "Transform":
+    def on_tree(self, kind: "TreeKind") -> "Transform":
         """This transform as it runs on a tree of ``kind`` (a :class:`winport.trees.TreeKind`):
         itself on vLLM; on a dependency, a copy reading the dependency's C/C++/CUDA files."""
         if kind.is_vllm:
@@ -261,7 +291,7 @@ class Transform:
         return {k: "\n".join(v).strip() for k, v in sections.items()}
 
     # -- hooks -------------------------------------------------------------------
-    def not_needed(self, tree: Any) -> str:
+    def not_needed(self, tree: "TreeView") -> str:
         """Why this tree needs nothing from the transform, whatever its files hold
         (a build fact such as the C++ standard, read through :mod:`winport.scope`
         from the :class:`~winport.pipeline.TreeView` ``tree``), or "" when it may.
@@ -269,7 +299,7 @@ class Transform:
         file, and its outcome is *not needed* with that reason. Default: ""."""
         return ""
 
-    def plan(self, tree: Any) -> Any:
+    def plan(self, tree: "TreeView") -> Any:
         """Cross-file transforms look at the tree first (a :class:`~winport.pipeline.TreeView`
         of every file their globs match); the value reaches :meth:`rewrite` as
         ``ctx.plan`` and must be picklable. Default: nothing to plan."""
@@ -289,6 +319,7 @@ class Transform:
         return set()
 
     def rewrite(self, doc: Any, ctx: Context) -> Any:  # pragma: no cover - abstract
+        """Do the work on one file (each family narrows ``doc``'s type and the return)."""
         raise NotImplementedError
 
 
@@ -332,8 +363,11 @@ class CMakeTransform(Transform):
 class PythonTransform(Transform):
     """Python files, parsed once with libcst; transforms chain on the module.
 
-    ``rewrite(module, ctx)`` returns the new module and records each rewritten
-    site with ``ctx.applied(node, ...)``; positions come from :meth:`position`.
+    ``rewrite(wrapper, ctx)`` gets a :class:`PythonDocument` (a libcst
+    ``MetadataWrapper``), returns the new ``libcst.Module`` (``wrapper.module`` when
+    it changes nothing, else what ``wrapper.visit(transformer)`` returns) and records
+    each rewritten site with ``ctx.applied(node, ...)``. Returning anything else makes
+    the transform *failed* on that file.
     """
 
     language = "python"
@@ -355,7 +389,7 @@ class PythonTransform(Transform):
             return None
         return re.compile(b"|".join(re.escape(a.encode()) for a in (*cls.anchors, "winport")))
 
-    def rewrite(self, module: "cst.Module", ctx: Context) -> "cst.Module":  # pragma: no cover
+    def rewrite(self, wrapper: PythonDocument, ctx: Context) -> "cst.Module":  # pragma: no cover
         raise NotImplementedError
 
 
