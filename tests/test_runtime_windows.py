@@ -333,3 +333,23 @@ def test_cuda_dll_folders_are_added_before_the_extensions_on_windows(windows, tm
                "_WINPORT_DLL_DIRECTORIES]", windows)
     want = [str(new / "bin" / "x64"), str(new / "bin"), str(old / "bin")] if windows else []
     assert out == {"ok": True, "result": repr(want)}
+
+
+@pytest.mark.parametrize("windows", [True, False])
+def test_raising_the_open_file_limit_runs_on_windows(windows):
+    """SGLang's shape: `import resource` at module level and a set_ulimit() at start-up.
+    The original module does not import on Windows; the rewritten one imports and
+    set_ulimit() runs (nothing to raise); Linux raises the real limit as before."""
+    code = """
+    set_ulimit(64)
+    result = (resource.getrlimit(resource.RLIMIT_NOFILE)[0] >= 64 or resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+              == resource.RLIM_INFINITY, type(resource).__name__)
+    """
+    case, path = "runtime/resource-limits/module-level-import", "vllm/utils/common.py"
+    after = call(case, path, code, windows)
+    assert after == {"ok": True, "result": repr((True, "type" if windows else "module"))}
+    before = call(case, path, code, windows, tree="before")
+    if windows:
+        assert before["ok"] is False and before["error"] == "ModuleNotFoundError" and "resource" in before["message"]
+    else:
+        assert before == after

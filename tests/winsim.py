@@ -25,7 +25,7 @@ Windows branches need Windows itself). Modules under the tree's own package
 
 As a script, in a fresh interpreter for each call::
 
-    python tests/winsim.py [--windows] [--stub-missing] ROOT MODULE_OR_FILE
+    python tests/winsim.py [--windows] [--stub-missing] [--own PACKAGE] ROOT MODULE_OR_FILE
 
 imports the module (a dotted name, with ROOT first on ``sys.path``) or executes a
 file of ROOT as a module, and prints one JSON line: ``{"ok": true}`` or the
@@ -33,7 +33,8 @@ exception's type and message. ``--then CODE`` runs CODE in the module's namespac
 afterwards and prints the ``repr`` of what it leaves in ``result``. The tree's compiled extensions (``vllm._C`` and the
 like), which only a build makes, are stood in for. ``--stub-missing`` stands in a module for every
 missing non-standard-library import (fixtures name vLLM modules, torch, ... which
-are not there for them).
+are not there for them). ``--own PACKAGE``: the tree's package is PACKAGE, not ``vllm``
+(another engine's tree, ported with a layout).
 """
 
 from __future__ import annotations
@@ -327,7 +328,11 @@ def main(argv: list[str]) -> int:
     windows = "--windows" in argv
     stub = "--stub-missing" in argv
     then = argv[argv.index("--then") + 1] if "--then" in argv else None
-    root, target = [a for i, a in enumerate(argv) if not a.startswith("--") and argv[i - 1] != "--then"]
+    if "--own" in argv:  # another engine's package instead of vllm
+        global OWN
+        OWN = (argv[argv.index("--own") + 1],)
+    root, target = [a for i, a in enumerate(argv)
+                    if not a.startswith("--") and argv[i - 1] not in ("--then", "--own")]
     if windows:
         activate(stub)
     elif stub:

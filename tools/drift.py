@@ -26,7 +26,7 @@ DEFAULT = ["0.14.1", "0.18.0", "0.26.0", "0.33.0"]
 
 def cell(result) -> str:
     text = {Outcome.APPLIED: str(len(result.sites)), Outcome.ALREADY: "already", Outcome.NOT_NEEDED: "-",
-            Outcome.DRIFTED: "DRIFT", Outcome.FAILED: "FAILED"}[result.outcome]
+            Outcome.REPORTED: "-", Outcome.DRIFTED: "DRIFT", Outcome.FAILED: "FAILED"}[result.outcome]
     return f"{text} +{len(result.reported)} reported" if result.reported else text
 
 

@@ -48,6 +48,7 @@ from .runtime.cuda_dll_directories import CudaDllDirectories
 from .runtime.dev_shm import DevShm
 from .runtime.fake_cpu_backend import FakeCpuBackend
 from .runtime.fcntl_lock import FcntlLock
+from .runtime.resource_limits import ResourceLimits
 from .runtime.flashinfer_requirements import FlashinferRequirements
 from .runtime.generator_rm import GeneratorRm
 from .runtime.inproc_client import InprocEngineClient
@@ -96,6 +97,7 @@ ALL = (
     SdkFloatMacros,
     PosixCompat,
     FcntlLock,
+    ResourceLimits,
     ZmqIpcPath,
     SpawnContext,
     PipeConnection,

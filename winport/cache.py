@@ -139,6 +139,7 @@ def _dump(report: Report) -> dict:
         "files_scanned": report.files_scanned,
         "limits": list(report.limits),
         "tree": report.tree,
+        "layout": report.layout,
         "transforms": [{
             "id": t.id, "seed": t.seed, "summary": t.summary, "drift": t.drift, "note": t.note,
             "not_applicable": t.not_applicable,
@@ -155,4 +156,4 @@ def _load(data: dict, root: str, write: bool) -> Report:
         for path, outcome, sites, reported, reason in t["files"]]) for t in data["transforms"]]
     return Report(root=os.path.abspath(root), transforms=transforms, written=write,
                   files_scanned=data["files_scanned"], limits=tuple(data["limits"]), cached=True,
-                  tree=data.get("tree", "vllm"))
+                  tree=data.get("tree", "vllm"), layout=data.get("layout"))

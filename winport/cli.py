@@ -69,11 +69,25 @@ class InputError(click.ClickException):
 def _settings(**command_line):
     """The settings in effect: the command line over winport.toml / pyproject.toml's [tool.winport]."""
     from .config import ConfigError, resolve
+    from .layout import LayoutError, parse
 
     try:
+        command_line["layout"] = parse(command_line.get("layout") or ())
         return resolve(command_line)
-    except ConfigError as exc:
+    except (ConfigError, LayoutError) as exc:
         raise InputError(str(exc)) from None
+
+
+def _layout(settings):
+    """The layout the settings give (None: vLLM's, nothing given)."""
+    from .layout import Layout
+
+    return Layout.of(settings["layout"]) if settings["layout"] else None
+
+
+LAYOUT_HELP = ("Where the tree keeps a role the transforms read, as ROLE=PATH (repeatable): python (vllm), "
+               "kernels (csrc), build (.), setup (setup.py), requirements (requirements). For another engine's "
+               "tree, e.g. --layout python=sglang.")
 
 
 def check_tree(path: Path, accept: str = "vllm") -> None:
@@ -91,7 +105,8 @@ def check_tree(path: Path, accept: str = "vllm") -> None:
         return
     known = ", ".join(k.label for k in trees.DEPENDENCY_KINDS)
     raise InputError(f"{path}: not a vLLM source tree (missing {', '.join(missing)})"
-                     + (f" nor a known dependency ({known}); for another C++/CUDA dependency add --dependency"
+                     + (f" nor a known dependency ({known}); for another C++/CUDA dependency add --dependency; "
+                        "for another engine's tree give its layout (--layout python=PACKAGE, ...)"
                         if accept == "known" else ""))
 
 
@@ -170,18 +185,19 @@ def main() -> None:
 @click.option("--dependency", is_flag=True,
               help="DIRECTORY is a source vLLM's build fetches, even if winport does not know it: run the portable "
                    "C++/CUDA transforms only.")
+@click.option("--layout", "layout", multiple=True, metavar="ROLE=PATH", help=LAYOUT_HELP)
 @click.option("--show-settings", is_flag=True,
               help="Print the settings in effect (winport.toml, pyproject.toml [tool.winport], command line) and "
                    "where each comes from; do nothing else.")
 def rewrite(directory: Path, version: str | None, show_diff: bool, check: bool, select, ignore,
             json_path: Path | None, strict: bool | None, jobs: int | None, no_cache: bool,
-            dependency: bool, show_settings: bool) -> None:
+            dependency: bool, layout: tuple[str, ...], show_settings: bool) -> None:
     """Port the vLLM tree in DIRECTORY in place and print what each transform did.
 
     DIRECTORY may also hold a source a vLLM build fetches (CUTLASS, flash-attention,
     FlashMLA, QuTLASS, DeepGEMM, any C++/CUDA project): the C++/CUDA transforms that
     hold for any code run on it, the others are not applicable."""
-    settings = _settings(select=select, ignore=ignore, jobs=jobs, strict=strict)
+    settings = _settings(select=select, ignore=ignore, jobs=jobs, strict=strict, layout=layout)
     if show_settings:
         click.echo(settings.show())
         return
@@ -190,16 +206,17 @@ def rewrite(directory: Path, version: str | None, show_diff: bool, check: bool, 
     if version:
         version = _fetch(version, directory, quiet=False)
         click.echo(f"winport: fetched vLLM {version} into {directory}", err=True)
-    check_tree(directory, accept="any" if dependency else "known")
+    moved = _layout(settings)
+    check_tree(directory, accept="any" if dependency or moved else "known")
 
     write = not (show_diff or check)
-    entry = _cache_entry(directory, "rewrite", {"selection": settings.selection(), "dependency": dependency},
-                         no_cache)
+    entry = _cache_entry(directory, "rewrite", {"selection": settings.selection(), "dependency": dependency,
+                                                "layout": settings["layout"]}, no_cache)
     report = _from_cache(entry, directory, write)
     if report is None:
         transforms = transforms or _select(settings)
         try:
-            report = Pipeline(transforms, jobs=jobs, dependency=dependency).run(
+            report = Pipeline(transforms, jobs=jobs, dependency=dependency, layout=moved).run(
                 str(directory), write=write, paths=entry.paths if entry else None)
         except SourceError as exc:
             raise InputError(str(exc)) from None
@@ -211,7 +228,9 @@ def rewrite(directory: Path, version: str | None, show_diff: bool, check: bool, 
     out_err = show_diff  # the diff owns stdout
     verb = "changed" if write else "would change"
     click.echo(render.table(report, verb), err=out_err)
-    if write and report.tree == "vllm" and any(t.outcome is Outcome.APPLIED for t in report.transforms):
+    builtin = {cls.id for cls in registry.builtin()}
+    if write and report.tree == "vllm" and any(t.outcome is Outcome.APPLIED and t.id in builtin
+                                               for t in report.transforms):
         click.echo(render.limits(report), err=out_err)
         if report.changed:
             click.echo(render.next_steps(directory), err=out_err)
@@ -244,17 +263,19 @@ Exit codes:
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes (default: CPUs).")
 @click.option("--no-cache", is_flag=True, help="Neither use nor keep the report of an earlier run on this tree.")
 @click.option("--dependency", is_flag=True, help="DIRECTORY is a source vLLM's build fetches (see rewrite).")
+@click.option("--layout", "layout", multiple=True, metavar="ROLE=PATH", help=LAYOUT_HELP)
 def check(directory: Path, fmt: str, select, ignore, all_backends: bool, jobs: int | None, no_cache: bool,
-          dependency: bool) -> None:
+          dependency: bool, layout: tuple[str, ...]) -> None:
     """List what remains to port in DIRECTORY (ported or not): every site a
     transform would rewrite and every site left to a person. Writes nothing."""
     from . import findings as F
 
-    settings = _settings(select=select, ignore=ignore, jobs=jobs)
-    jobs = settings["jobs"]
+    settings = _settings(select=select, ignore=ignore, jobs=jobs, layout=layout)
+    jobs, moved = settings["jobs"], _layout(settings)
 
-    check_tree(directory, accept="any" if dependency else "known")
-    options = {"selection": settings.selection(), "all_backends": all_backends, "dependency": dependency}
+    check_tree(directory, accept="any" if dependency or moved else "known")
+    options = {"selection": settings.selection(), "all_backends": all_backends, "dependency": dependency,
+               "layout": settings["layout"]}
     entry = _cache_entry(directory, "check", options, no_cache)
     report = _from_cache(entry, directory, False)
     if report is None or fmt == "sarif":  # SARIF describes each transform
@@ -264,8 +285,8 @@ def check(directory: Path, fmt: str, select, ignore, all_backends: bool, jobs: i
     if report is None:
         transforms = transforms or _select(settings)
         try:
-            report = Pipeline(transforms, jobs=jobs, dependency=dependency).run(str(directory), write=False,
-                                                         paths=entry.paths if entry else None)
+            report = Pipeline(transforms, jobs=jobs, dependency=dependency, layout=moved).run(
+                str(directory), write=False, paths=entry.paths if entry else None)
         except SourceError as exc:
             raise InputError(str(exc)) from None
         if entry is not None:
@@ -303,10 +324,22 @@ def _fetch(version: str, dest: Path | None, quiet: bool) -> str:
 @click.option("--dependency", metavar="NAME",
               help="Fetch a source vLLM's build fetches instead: cutlass (the nvidia-cutlass wheel's headers) or "
                    "flash-attn (its sdist), at VERSION.")
-def fetch(version: str, dest: Path | None, quiet: bool, dependency: str | None) -> None:
+@click.option("--project", metavar="NAME",
+              help="Fetch another project's sdist instead (a serving engine to port with --layout), at VERSION.")
+def fetch(version: str, dest: Path | None, quiet: bool, dependency: str | None, project: str | None) -> None:
     """Download vLLM VERSION's source release (or the newest, with "latest") from
     the package index pip uses (sha256-verified, cached) and unpack it into DEST
     (default: ./vllm-VERSION)."""
+    if project:
+        from .fetch import FetchError, fetch_project
+
+        dest = dest or Path(f"{project}-{version}")
+        try:
+            fetch_project(project, version, dest, progress=not quiet and sys.stderr.isatty())
+        except FetchError as exc:
+            raise InputError(str(exc)) from None
+        click.echo(f"winport: fetched {project} {version} into {dest}")
+        return
     if dependency:
         from .fetch import FetchError, fetch_dependency
 

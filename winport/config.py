@@ -9,7 +9,12 @@ that selects starts anew, one that only ignores removes from the file's choice
     select = ["cuda/", "runtime/"]      [tool.winport]
     ignore = ["K6"]                     jobs = 4
     jobs = 4
-    strict = true
+    strict = true                       [tool.winport.layout]
+    [layout]                            python = "python/sglang"
+    python = "sglang"
+
+``layout`` (:mod:`winport.layout`) merges role by role: ``--layout python=x`` on the
+command line moves that role and keeps the file's others.
 """
 
 from __future__ import annotations
@@ -30,8 +35,9 @@ KEYS: dict[str, tuple[type, str]] = {
     "ignore": (list, "--ignore"),
     "jobs": (int, "--jobs"),
     "strict": (bool, "--strict"),
+    "layout": (dict, "--layout"),
 }
-DEFAULTS: dict[str, Any] = {"select": [], "ignore": [], "jobs": None, "strict": False}
+DEFAULTS: dict[str, Any] = {"select": [], "ignore": [], "jobs": None, "strict": False, "layout": {}}
 
 
 class ConfigError(Exception):
@@ -78,6 +84,8 @@ class Settings:
 
 
 def _shown(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{" + ", ".join(f'{k} = "{v}"' for k, v in value.items()) + "}"
     if isinstance(value, list):
         return "[" + ", ".join(f'"{v}"' for v in value) + "]"
     if isinstance(value, bool):
@@ -121,6 +129,15 @@ def _validated(table: dict[str, Any], where: str) -> dict[str, Any]:
                 value = [value]
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise ConfigError(f"{where}: {key} must be a list of ids, areas or catalogue ids")
+        elif kind is dict:
+            from .layout import Layout, LayoutError
+
+            if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+                raise ConfigError(f"{where}: {key} must be a table of role = \"path\"")
+            try:
+                Layout.of(value)
+            except LayoutError as exc:
+                raise ConfigError(f"{where}: {exc}") from None
         elif kind is int:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{where}: {key} must be a whole number of at least 1")
@@ -138,9 +155,9 @@ def resolve(command_line: dict[str, Any], folder: Path | None = None) -> Setting
     for key, value in from_file.items():
         settings.values[key], settings.sources[key] = value, where
     given = {key: list(value) if isinstance(value, tuple) else value for key, value in command_line.items()
-             if not (value is None or value == () or value == [])}
+             if not (value is None or value == () or value == [] or value == {})}
     for key, value in given.items():
-        settings.values[key] = value
+        settings.values[key] = {**from_file.get(key, {}), **value} if key == "layout" else value
         settings.sources[key] = f"command line ({KEYS[key][1]})"
     # select and ignore are not overridden key by key: each source is a level of the choice
     for level, where_ in ((from_file, where), (given, "command line")):

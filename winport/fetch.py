@@ -370,6 +370,14 @@ def fetch(version: str, dest: str | os.PathLike, progress: bool = False) -> Path
     return unpack(download(version, progress), Path(dest))
 
 
+def fetch_project(project: str, version: str, dest: str | os.PathLike, progress: bool = False) -> Path:
+    """Unpack the sdist of another index ``project`` (a serving engine to port with a
+    layout, :mod:`winport.layout`) at ``version`` into ``dest``, checked and cached as vLLM's."""
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", project):
+        raise FetchError(f"{project!r} is not a project name")
+    return unpack(download(version, progress, project, "sdist"), Path(dest))
+
+
 def fetch_dependency(name: str, version: str, dest: str | os.PathLike, progress: bool = False) -> Path:
     """Unpack the sources of dependency ``name`` (a key of :data:`DEPENDENCIES`) at
     ``version`` into ``dest``, shaped like the project's own checkout."""

@@ -148,7 +148,9 @@ class Report:
     files_scanned: int = 0
     limits: tuple[str, ...] = ()
     cached: bool = False  # taken from the cache of earlier runs (winport.cache)
-    tree: str = "vllm"  # the tree's kind (winport.trees): "vllm", "cutlass", "flash-attn", ...
+    tree: str = "vllm"  # the tree's kind (winport.trees): "vllm", "cutlass", "flash-attn", ..., "other"
+    #: the layout the run read the tree in (role -> path, winport.layout); None: vLLM's, not given
+    layout: dict[str, str] | None = None
 
     @property
     def changed_paths(self) -> list[str]:
@@ -169,6 +171,7 @@ class Report:
             "schema_version": SCHEMA_VERSION,
             "root": self.root,
             "tree": self.tree,
+            "layout": self.layout,
             "written": self.written,
             "seconds": round(self.seconds, 3),
             "files_scanned": self.files_scanned,

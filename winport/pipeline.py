@@ -20,6 +20,7 @@ import ahocorasick_rs
 
 from . import trees
 from .lang import pyast, treesitter
+from .layout import Layout, roles
 from .model import TREE, FileResult, Outcome, Report, Site, TransformResult
 from .sources import SourceError, SourceFile, TreeLock, create_atomic, discover, read, write_atomic
 from .transform import Context, Transform, TransformError, apply_edits, edit_bytes
@@ -88,11 +89,14 @@ class Pipeline:
     >>> report = Pipeline(registry.select()).run("vllm-src", write=False)
     """
 
-    def __init__(self, transforms: Sequence[Transform], jobs: int | None = None, dependency: bool = False):
+    def __init__(self, transforms: Sequence[Transform], jobs: int | None = None, dependency: bool = False,
+                 layout: Layout | None = None):
         self.transforms = list(transforms)
         self.jobs = jobs if jobs and jobs > 0 else (os.cpu_count() or 1)
         #: the tree is a dependency of vLLM even if no known kind's markers say so
         self.dependency = dependency
+        #: where the tree keeps what the transforms read (:mod:`winport.layout`); None: vLLM's
+        self.layout = layout
 
     # -- phases ---------------------------------------------------------------
     def candidates(self, root: str, grew: Callable[[list[FileWork]], None] | None = None,
@@ -147,6 +151,8 @@ class Pipeline:
         root = os.path.abspath(root)
         if not os.path.isdir(root):
             raise SourceError(f"{root}: no such folder")
+        if self.layout is not None and not self.dependency:
+            return self._run_layout(root, write, paths)
         kind = trees.identify(root, self.dependency)
         if kind.is_vllm:
             return self._run_unlocked(root, write, paths) if not write else self._run_locked(root, paths)
@@ -159,6 +165,26 @@ class Pipeline:
                              for t in self.transforms]
         report.tree, report.limits = kind.name, ()
         return report
+
+    def _run_layout(self, root: str, write: bool, paths: Sequence[str] | None) -> Report:
+        """Every transform over the files its roles name in :attr:`layout`; one whose role
+        the tree lacks is *not applicable*, with the reason."""
+        layout = self.layout
+        assert layout is not None
+        lacking = {t.id: layout.missing(root, roles((*t.globs, *t.exclude))) for t in self.transforms}
+        inner = Pipeline([t.on_layout(layout) for t in self.transforms if not lacking[t.id]], self.jobs)
+        inner.new_path = layout.translate
+        report = inner._run_unlocked(root, write, paths) if not write else inner._run_locked(root, paths)
+        ran = {t.id: t for t in report.transforms}
+        report.transforms = [ran.get(t.id) or TransformResult(t.id, t.seed, t.summary, not_applicable=lacking[t.id])
+                             for t in self.transforms]
+        report.layout = layout.as_dict()
+        report.tree = "vllm" if not layout.moved() and trees.VLLM.matches(root) else "other"
+        report.limits = KNOWN_LIMITS if report.tree == "vllm" else ()
+        return report
+
+    #: where a file a transform adds (``new_files``, in vLLM's layout) goes in the tree
+    new_path: Callable[[str], str] = staticmethod(lambda path: path)
 
     def _run_unlocked(self, root: str, write: bool, paths: Sequence[str] | None) -> Report:
         try:
@@ -186,7 +212,7 @@ class Pipeline:
             planner, plans = _Plans(root, self.transforms, work, scanned), {}
             outcomes = _process(work, planner, plans, workers)
         results, changed, created = _collect(root, self.transforms, outcomes, scanned, planner.reasons, plans,
-                                             planner.failures)
+                                             planner.failures, self.new_path)
         if write:
             _write(root, changed, created, results)
         return Report(
@@ -346,7 +372,8 @@ def _no_collections() -> Iterator[None]:
 
 # -- collect and write ---------------------------------------------------------------
 def _collect(root: str, transforms: list[Transform], outcomes: list[FileOutcome], scanned: dict[str, SourceFile],
-             notes: dict[str, str], plans: dict, failures: dict[str, str] | None = None) -> tuple[dict[str, TransformResult], dict, set[str]]:
+             notes: dict[str, str], plans: dict, failures: dict[str, str] | None = None,
+             new_path: Callable[[str], str] = lambda path: path) -> tuple[dict[str, TransformResult], dict, set[str]]:
     """Each transform's result (its files, the files it adds, its drift) and the
     changed files: {path: (old bytes, new bytes)}, and those that are new."""
     results = {t.id: TransformResult(t.id, t.seed, t.summary, note=notes.get(t.id, "")) for t in transforms}
@@ -370,7 +397,7 @@ def _collect(root: str, transforms: list[Transform], outcomes: list[FileOutcome]
                                             f"new_files:\n{traceback.format_exc()}"))
                 continue
             for path, text in added.items():
-                res.files.append(_new_file(root, path, text, t, changed, created))
+                res.files.append(_new_file(root, new_path(path), text, t, changed, created))
     for t in transforms:
         res = results[t.id]
         if t.expects and not res.note and not any(f.outcome is not Outcome.NOT_NEEDED for f in res.files):

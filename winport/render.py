@@ -50,8 +50,15 @@ def summary(report: Report, verb: str = "changed") -> str:
     drifted = sum(1 for t in ts if t.outcome is Outcome.DRIFTED)
     failed = sum(1 for t in ts if t.outcome is Outcome.FAILED)
     ran = [t for t in ts if t.outcome is not Outcome.NOT_APPLICABLE]
-    tree = "" if report.tree == "vllm" else \
-        f" on a {report.tree} tree ({len(ts) - len(ran)} not applicable: they fix vLLM's own files)"
+    if report.layout is not None:
+        from .layout import VLLM_PATHS
+
+        moved = ", ".join(f"{k}={v}" for k, v in report.layout.items() if VLLM_PATHS.get(k) != v)
+        tree = f" in layout {moved or 'vllm'} ({len(ts) - len(ran)} not applicable: their roles are missing)"
+    elif report.tree == "vllm":
+        tree = ""
+    else:
+        tree = f" on a {report.tree} tree ({len(ts) - len(ran)} not applicable: they fix vLLM's own files)"
     return (f"winport: {len(ran)} transforms{tree}, {len(report.changed)} files {verb}, {sites} sites, "
             f"{reported} reported, {drifted} drifted, {failed} failed "
             f"({report.files_scanned} files scanned in {report.seconds:.2f}s"

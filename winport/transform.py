@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import libcst as cst
     import tree_sitter as ts
 
+    from .layout import Layout
     from .pipeline import TreeView
     from .trees import TreeKind
 
@@ -249,6 +250,15 @@ class Transform:
         adapted = type(self)()
         adapted.globs = (DEPENDENCY_SOURCES,)
         adapted.exclude = kind.exclude_globs()
+        return adapted
+
+    def on_layout(self, layout: "Layout") -> "Transform":
+        """This transform reading a tree in ``layout`` (:mod:`winport.layout`): a copy whose
+        globs name the layout's paths and which expects no vLLM anchor."""
+        adapted = type(self)()
+        adapted.globs = tuple(layout.translate(g) for g in self.globs)
+        adapted.exclude = tuple(layout.translate(g) for g in self.exclude)
+        adapted.expects = None
         return adapted
 
     @classmethod

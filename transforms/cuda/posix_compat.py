@@ -97,7 +97,9 @@ class PosixCompat(CppTransform):
         if not switched and MARK.encode() in ctx.source.body:
             ctx.already(root, "winport_posix.h is included")
             return
-        include = posixpath.relpath(HEADER, posixpath.dirname(ctx.path))
+        # the header's place in this tree: csrc/ in vLLM's layout, the kernels' folder in another
+        header = next((g for g in self.exclude if g.endswith(posixpath.basename(HEADER))), HEADER)
+        include = posixpath.relpath(header, posixpath.dirname(ctx.path))
         msvc = f'#include "{include}"  // {MARK}'
         if switched:
             first, *rest = switched
