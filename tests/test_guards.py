@@ -96,6 +96,10 @@ def test_an_early_exit_guards_its_own_block_only():
     ('try:\n    site_a()\nexcept:\n    site_b()', (True, False)),
     ('try:\n    site_a()\nexcept ValueError:\n    site_b()', (False, False)),
     ('try:\n    site_a()\nexcept (OSError, ImportError):\n    pass\nfinally:\n    site_b()', (True, False)),
+    # ... unless the handler raises again: the failure still propagates
+    ('try:\n    site_a()\nexcept Exception:\n    site_b()\n    raise', (False, False)),
+    ('try:\n    site_a()\nexcept BaseException as e:\n    site_b()\n    raise RuntimeError("x") from e', (False, False)),
+    ('try:\n    site_a()\nexcept ValueError:\n    raise\nexcept AttributeError:\n    site_b()', (True, False)),
     # neither
     ('if x > 1:\n    site_a()\nelse:\n    site_b()', (False, False)),
     ('if sys.platform == "linux" or x:\n    site_a()\nelse:\n    site_b()', (False, False)),

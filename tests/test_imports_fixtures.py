@@ -43,10 +43,20 @@ def load(root: Path, path: str, windows: bool) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+class _OnDemand(dict):
+    def __missing__(self, key):
+        done: Future = Future()
+        done.set_result(load(key[0] / "after", key[1], key[2]))
+        return done
+
+
 @pytest.fixture(scope="module")
 def imported(request):
     """The selected tests' imports, started together on every CPU (each a fresh interpreter
     whose start-up dominates): (case folder, path, windows) -> the future of its result."""
+    if "PYTEST_XDIST_WORKER" in os.environ:  # a worker runs a share it does not know in advance: one at a time
+        yield _OnDemand()
+        return
     wanted = [item.callspec.params for item in request.session.items
               if getattr(item, "originalname", "") == "test_rewritten_fixture_module_imports"]
     pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 1)

@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -353,3 +354,57 @@ def test_raising_the_open_file_limit_runs_on_windows(windows):
         assert before["ok"] is False and before["error"] == "ModuleNotFoundError" and "resource" in before["message"]
     else:
         assert before == after
+
+
+REGION = """
+import os, sys, time, pathlib
+path, role = {path!r}, {role!r}
+region = SharedOffloadRegion(path, num_blocks=4, cpu_page_size=4096)
+if role == "creator":
+    region._base[:8] = torch.arange(8, dtype=torch.int8)
+    pathlib.Path(path + ".written").touch()
+    while not os.path.exists(path + ".read"):
+        time.sleep(0.01)
+    got = region._base[8:16].tolist()
+    unlink_while_mapped = "skipped"
+    if sys.platform == "win32":  # Windows refuses to unlink a mapped file
+        try:
+            os.unlink(path)
+            unlink_while_mapped = "unlinked"
+        except PermissionError:
+            unlink_while_mapped = "PermissionError"
+    region.cleanup()
+    result = (got, unlink_while_mapped, os.path.exists(path))
+else:
+    while not os.path.exists(path + ".written"):
+        time.sleep(0.01)
+    got = region._base[:8].tolist()
+    region._base[8:16] = torch.full((8,), 7, dtype=torch.int8)
+    region.cleanup()
+    pathlib.Path(path + ".read").touch()
+    result = got
+"""
+
+
+@pytest.mark.parametrize("windows", [True, False])
+def test_kv_offload_region_is_shared_by_two_processes(windows, tmp_path):
+    """The CPU offload region's file, created by one process and joined by another: each
+    sees the other's writes through its mapping, and the creator removes the file after
+    unmapping it. Under simulated Windows the original cannot map at all (mmap.MAP_SHARED)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    case, path = "runtime/mmap-access/offload-region", "vllm/v1/kv_offload/cpu/shared_offload_region.py"
+    region = str(tmp_path / "vllm_offload_test.mmap")
+    with ThreadPoolExecutor(2) as pool:
+        creator = pool.submit(call, case, path, REGION.format(path=region, role="creator"), windows)
+        time.sleep(0.5)  # the joiner finds the file created (and waits for its size)
+        joiner = pool.submit(call, case, path, REGION.format(path=region, role="joiner"), windows)
+        made, joined = creator.result(), joiner.result()
+    assert joined == {"ok": True, "result": repr(list(range(8)))}, joined
+    assert made == {"ok": True, "result": repr(([7] * 8, "PermissionError" if windows else "skipped", False))}, made
+    before = call(case, path, REGION.format(path=str(tmp_path / "other.mmap"), role="creator").split("if role")[0],
+                  windows, tree="before")
+    if windows:
+        assert before["ok"] is False and before["error"] == "AttributeError" and "MAP_SHARED" in before["message"]
+    else:
+        assert before["ok"] is True

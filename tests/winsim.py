@@ -14,6 +14,10 @@ code under test (``activate``):
   ``Connection`` (not a subclass), as on Windows;
 - ``os.add_dll_directory`` exists (a stand-in that checks the folder, as Windows
   does, and returns a handle that names it);
+- ``mmap`` has no ``MAP_*``, ``PROT_*`` or ``MADV_*`` constants, ``mmap.mmap`` takes
+  Windows' arguments (``fileno, length, tagname=None, access=..., offset=0``: no
+  ``flags``/``prot``) and its objects have no ``madvise``; and ``os.unlink``/``os.remove``
+  of a file this process has mapped fails with ``PermissionError``, as on Windows;
 - asyncio's ``add_signal_handler``/``remove_signal_handler`` raise
   ``NotImplementedError`` as on Windows, and asyncio has the Windows event-loop
   policy names (``WindowsSelectorEventLoopPolicy``, ``WindowsProactorEventLoopPolicy``).
@@ -58,6 +62,7 @@ REMOVED = {
     "signal": ("SIGKILL", "SIGUSR1", "SIGUSR2", "SIGTSTP", "SIGHUP", "SIGQUIT", "SIGCHLD", "SIGALRM",
                "setitimer", "alarm", "pause", "siginterrupt"),
     "socket": ("SO_REUSEPORT", "AF_UNIX"),
+    "mmap": tuple(name for name in dir(__import__("mmap")) if name.startswith(("MAP_", "PROT_", "MADV_"))),
 }
 UNIMPORTABLE = ("fcntl", "resource", "uvloop", "termios", "pwd", "grp", "posix")
 # Optional packages ported code tries and does without: never stood in for (their absence is tested)
@@ -261,6 +266,53 @@ def _add_dll_directory(path: str) -> _DllDirectory:
     return _DllDirectory(os.fspath(path))
 
 
+_MAPPED: dict[int, tuple[int, int]] = {}  # id of an open mapping -> (st_dev, st_ino) of its file
+
+
+def _windows_mmap() -> None:
+    """Windows' ``mmap.mmap``: its signature, no ``madvise``, and a mapped file that
+    cannot be unlinked (``os.unlink``/``os.remove`` raise ``PermissionError``)."""
+    import mmap
+    import os
+
+    real = mmap.mmap
+
+    class WindowsMmap(real):
+        def __new__(cls, fileno, length, tagname=None, access=mmap.ACCESS_DEFAULT, offset=0):
+            self = super().__new__(cls, fileno, length, access=access, offset=offset)
+            if fileno != -1:
+                st = os.fstat(fileno)
+                _MAPPED[id(self)] = (st.st_dev, st.st_ino)
+            return self
+
+        def __getattribute__(self, name):
+            if name == "madvise":
+                raise AttributeError("'mmap.mmap' object has no attribute 'madvise' (simulated Windows)")
+            return super().__getattribute__(name)
+
+        def close(self):
+            _MAPPED.pop(id(self), None)
+            return super().close()
+
+    WindowsMmap.__name__ = WindowsMmap.__qualname__ = "mmap"
+    WindowsMmap.__module__ = "mmap"
+    _REMOVED_VALUES[("mmap", "mmap")] = real  # third-party code keeps the real class
+    mmap.mmap = WindowsMmap
+    real_unlink = os.unlink
+
+    def unlink(path, *, dir_fd=None):
+        try:
+            st = os.stat(path, dir_fd=dir_fd)
+        except OSError:
+            st = None
+        if st is not None and (st.st_dev, st.st_ino) in _MAPPED.values():
+            raise PermissionError(32, "The process cannot access the file because it is being used by another "
+                                      "process", os.fspath(path))
+        return real_unlink(path, dir_fd=dir_fd)
+
+    os.unlink = os.remove = unlink
+
+
 def _no_signals(self, *args, **kwargs):
     raise NotImplementedError
 
@@ -282,6 +334,7 @@ def activate(stub_missing: bool = False) -> None:
     import os
 
     os.add_dll_directory = _add_dll_directory  # type: ignore[attr-defined]
+    _windows_mmap()
     asyncio.WindowsSelectorEventLoopPolicy = asyncio.DefaultEventLoopPolicy  # type: ignore[attr-defined]
     asyncio.WindowsProactorEventLoopPolicy = asyncio.DefaultEventLoopPolicy  # type: ignore[attr-defined]
     for module in REMOVED:

@@ -49,6 +49,7 @@ from .runtime.dev_shm import DevShm
 from .runtime.fake_cpu_backend import FakeCpuBackend
 from .runtime.fcntl_lock import FcntlLock
 from .runtime.resource_limits import ResourceLimits
+from .runtime.mmap_access import MmapAccess
 from .runtime.flashinfer_requirements import FlashinferRequirements
 from .runtime.generator_rm import GeneratorRm
 from .runtime.inproc_client import InprocEngineClient
@@ -98,6 +99,7 @@ ALL = (
     PosixCompat,
     FcntlLock,
     ResourceLimits,
+    MmapAccess,
     ZmqIpcPath,
     SpawnContext,
     PipeConnection,

@@ -14,7 +14,8 @@ missing API is handled:
 * the rest of a block after ``if <true on Windows>: return`` (or ``raise``,
   ``continue``, ``break``; no ``else``), or after ``if not hasattr(os, "..."): raise``;
 * the body of a ``try`` whose handler catches what a missing module or attribute
-  raises (:data:`HANDLES_MISSING_API`, or a bare ``except``).
+  raises (:data:`HANDLES_MISSING_API`, or a bare ``except``) and does not end by
+  raising again (an ``except Exception: <clean up>; raise`` guards nothing).
 
 A branch that runs on Windows is not guarded, the Windows branch of a Windows test
 included: code written for Windows must work there.
@@ -176,6 +177,13 @@ def catches(names: Iterable[str] | None, accepted: frozenset[str] = HANDLES_MISS
     return names is None or any(n in accepted for n in names)
 
 
+def handles(names: Iterable[str] | None, reraises: bool, accepted: frozenset[str] = HANDLES_MISSING_API) -> bool:
+    """Whether a handler catching ``names`` that ends in a ``raise`` (``reraises``) or not
+    keeps a failure of its ``try`` body from propagating: it must catch it and not
+    raise again."""
+    return not reraises and catches(names, accepted)
+
+
 def handler_names(handler: ast.ExceptHandler) -> set[str] | None:
     """The names an ``except`` clause catches (None for a bare ``except``)."""
     if handler.type is None:
@@ -220,7 +228,8 @@ class WindowsVisitor(ast.NodeVisitor):
             self.visit(node.orelse)
 
     def visit_Try(self, node: ast.Try) -> None:
-        if not any(catches(handler_names(h), self.accepted) for h in node.handlers):
+        if not any(handles(handler_names(h), bool(h.body) and isinstance(h.body[-1], ast.Raise), self.accepted)
+                   for h in node.handlers):
             self.block(node.body)
         for handler in node.handlers:
             self.visit(handler)

@@ -104,7 +104,7 @@ class GuardAwareTransformer(PositionedTransformer):
         return updated
 
     def visit_Try(self, node: cst.Try) -> bool | None:
-        self._branches[id(node.body)] = any(guards.catches(handler_names(h)) for h in node.handlers)
+        self._branches[id(node.body)] = any(guards.handles(handler_names(h), _reraises(h)) for h in node.handlers)
         return None
 
     def leave_Try(self, original: cst.Try, updated: cst.Try) -> cst.Try:
@@ -113,6 +113,13 @@ class GuardAwareTransformer(PositionedTransformer):
 
 _EMPTY = cst.Module([])
 _AST_EXITS = {cst.Return: ast.Return, cst.Raise: ast.Raise, cst.Continue: ast.Continue, cst.Break: ast.Break}
+
+
+def _reraises(handler: cst.ExceptHandler) -> bool:
+    """Whether ``handler``'s last statement is a ``raise``."""
+    body = handler.body.body
+    last = body[-1] if body else None
+    return isinstance(last, cst.SimpleStatementLine) and bool(last.body) and isinstance(last.body[-1], cst.Raise)
 
 
 def handler_names(handler: cst.ExceptHandler) -> set[str] | None:
