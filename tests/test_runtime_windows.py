@@ -408,3 +408,37 @@ def test_kv_offload_region_is_shared_by_two_processes(windows, tmp_path):
         assert before["ok"] is False and before["error"] == "AttributeError" and "MAP_SHARED" in before["message"]
     else:
         assert before["ok"] is True
+
+
+MODEL_IDS = ["Qwen/Qwen2.5-7B-Instruct", "meta-llama/Llama-3.1-8B-Instruct:tp2", 'org/a<b>c"d|e?f*g\\h\x01',
+             "deepseek-ai/DeepSeek-V3@" + "x" * 300, "deepseek-ai/DeepSeek-V3@" + "x" * 299 + "y"]
+
+
+@pytest.mark.parametrize("windows", [True, False])
+def test_offload_file_names_from_model_ids_are_valid_windows_names(windows):
+    """Engine ids that carry model ids: on Windows each becomes a file name with no
+    character Windows paths reject, of bounded length, distinct, and creatable in the
+    temporary folder; on Linux the names are the original ones."""
+    code = f"""
+    import os
+    ids = {MODEL_IDS!r}
+    paths = [SharedOffloadRegion(i, 1).mmap_path for i in ids]
+    made = []
+    if sys.platform == "win32":
+        for p in paths:
+            open(p, "wb").close()
+            made.append(os.path.exists(p))
+            os.remove(p)
+    result = ([os.path.relpath(p, _WINPORT_SHM_DIR) for p in paths], made)
+    """
+    out = call("runtime/dev-shm/offload-broadcast-snapshot", "vllm/v1/kv_offload/cpu/shared_offload_region.py",
+               "import sys\n" + textwrap.dedent(code), windows)
+    assert out["ok"], out
+    names, made = eval(out["result"])  # noqa: S307 - the repr of a tuple of lists of str and bool
+    if windows:
+        assert made == [True] * len(MODEL_IDS)
+        assert all(not set(n) & set('<>:"/\\|?*') and all(ord(c) >= 32 for c in n) for n in names), names
+        assert max(map(len, names)) <= 96 + len("vllm_offload_.mmap") and len(set(names)) == len(names)
+        assert names[0] == "vllm_offload_Qwen_Qwen2.5-7B-Instruct.mmap"
+    else:
+        assert names == [f"vllm_offload_{i}.mmap" for i in MODEL_IDS] and made == []

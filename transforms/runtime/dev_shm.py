@@ -11,6 +11,18 @@ CODE = f'''
 {NAME} = tempfile.gettempdir() if sys.platform == "win32" else "/dev/shm"
 '''
 SHM = "/dev/shm"
+NAME_FN = "_winport_shm_name"
+NAME_CODE = r'''
+def _winport_shm_name(part):
+    # winport: a part of a shared file's name on Windows: none of the characters its paths
+    # reject, and a bounded length (the temporary folder's path comes before it)
+    if sys.platform != "win32":
+        return part
+    text = "".join("_" if c in '<>:"/\\|?*' or ord(c) < 32 else c for c in str(part))
+    if len(text) > 96:
+        text = text[:80] + "-" + hashlib.sha256(text.encode()).hexdigest()[:15]
+    return text
+'''
 
 
 class DevShm(PythonTransform):
@@ -32,7 +44,12 @@ class DevShm(PythonTransform):
     after the imports: `tempfile.gettempdir()` on Windows, `"/dev/shm"`
     elsewhere (`import sys`/`import tempfile` are added when missing):
     `SHM_PATH = _WINPORT_SHM_DIR`, `f"{_WINPORT_SHM_DIR}/vllm_offload_{engine_id}.mmap"`,
-    `_WINPORT_SHM_DIR + "/x"`. Linux gets the same strings.
+    `_WINPORT_SHM_DIR + "/x"`. The values an f-string puts into the file's
+    name (an engine id may hold a model id: `org/model:tag`) pass through
+    `_winport_shm_name()`, added once: on Windows it replaces the characters
+    Windows paths reject (`<>:"/\\|?*` and control characters) with `_` and
+    bounds the part to 96 characters (a hash keeps long ones apart);
+    elsewhere it returns the value itself, so Linux gets the same strings.
     """
 
     id = "runtime/dev-shm"
@@ -42,8 +59,9 @@ class DevShm(PythonTransform):
     anchors = (SHM, NAME)
 
     def rewrite(self, wrapper, ctx: Context) -> cst.Module:
-        module = wrapper.visit(_Paths(ctx))
-        return add_helper(module, ctx, NAME, CODE, ("sys", "tempfile"))
+        paths = _Paths(ctx)
+        module = add_helper(wrapper.visit(paths), ctx, NAME, CODE, ("sys", "tempfile"))
+        return add_helper(module, ctx, NAME_FN, NAME_CODE, ("sys", "hashlib")) if paths.named else module
 
 
 class _Paths(PositionedTransformer):
@@ -51,6 +69,7 @@ class _Paths(PositionedTransformer):
         super().__init__()
         self.ctx = ctx
         self.definition = 0  # inside `_WINPORT_SHM_DIR = ...`: its "/dev/shm" stays
+        self.named = False  # an f-string's value now passes through _winport_shm_name()
 
     def visit_Assign(self, node: cst.Assign) -> None:
         if any(isinstance(t.target, cst.Name) and t.target.value == NAME for t in node.targets):
@@ -79,7 +98,10 @@ class _Paths(PositionedTransformer):
                 first.value == SHM or first.value.startswith(SHM + "/")):
             return updated
         rest = first.value[len(SHM):]
+        named = [p.with_changes(expression=cst.Call(cst.Name(NAME_FN), [cst.Arg(p.expression)]))
+                 if isinstance(p, cst.FormattedStringExpression) else p for p in parts[1:]]
+        self.named = self.named or named != parts[1:]
         new = [cst.FormattedStringExpression(expression=cst.Name(NAME))] + (
-            [cst.FormattedStringText(rest)] if rest else []) + parts[1:]
+            [cst.FormattedStringText(rest)] if rest else []) + named
         self.ctx.applied(self.pos(original), f"f-string: {SHM} -> {{{NAME}}}")
         return updated.with_changes(parts=new)
