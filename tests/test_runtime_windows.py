@@ -17,9 +17,10 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 WINSIM = Path(__file__).with_name("winsim.py")
 
 
-def call(case: str, path: str, code: str, windows: bool, tree: str = "after") -> dict:
+def call(case: str, path: str, code: str, windows: bool, tree: str = "after", root: Path | None = None) -> dict:
+    """Load ``path`` of the fixture case's ``tree`` (or of ``root``, a copy of it) and run ``code``."""
     args = [sys.executable, str(WINSIM), "--stub-missing", *(["--windows"] if windows else []),
-            str(FIXTURES / case / tree), path, "--then", textwrap.dedent(code)]
+            str(root or FIXTURES / case / tree), path, "--then", textwrap.dedent(code)]
     out = subprocess.run(args, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -442,3 +443,29 @@ def test_offload_file_names_from_model_ids_are_valid_windows_names(windows):
         assert names[0] == "vllm_offload_Qwen_Qwen2.5-7B-Instruct.mmap"
     else:
         assert names == [f"vllm_offload_{i}.mmap" for i in MODEL_IDS] and made == []
+
+
+@pytest.mark.parametrize("windows", [True, False])
+def test_the_rust_frontend_binary_is_found_under_its_platform_name(windows, tmp_path):
+    """A Windows build installs vllm-rs.exe: the ported lookup finds it there, and Linux
+    still finds vllm-rs; the original lookup misses the .exe."""
+    import shutil
+
+    code = """
+    import os
+    os.environ["VLLM_USE_RUST_FRONTEND"] = "1"
+    result = os.path.basename(_resolve_rust_cli_path())
+    """
+    binary = "vllm-rs.exe" if windows else "vllm-rs"
+    out = {}
+    for tree in ("after", "before"):
+        root = tmp_path / tree
+        shutil.copytree(FIXTURES / "runtime/exe-suffix/rust-frontend" / tree, root)
+        (root / "vllm" / binary).write_bytes(b"MZ" if windows else b"#!/bin/sh\n")
+        (root / "vllm" / binary).chmod(0o755)
+        out[tree] = call("", "vllm/envs.py", code, windows, root=root)
+    assert out["after"] == {"ok": True, "result": repr(binary)}
+    if windows:
+        assert out["before"]["ok"] is False and out["before"]["error"] == "FileNotFoundError"
+    else:
+        assert out["before"] == out["after"]

@@ -50,6 +50,7 @@ from .runtime.fake_cpu_backend import FakeCpuBackend
 from .runtime.fcntl_lock import FcntlLock
 from .runtime.resource_limits import ResourceLimits
 from .runtime.mmap_access import MmapAccess
+from .runtime.exe_suffix import ExeSuffix
 from .runtime.flashinfer_requirements import FlashinferRequirements
 from .runtime.generator_rm import GeneratorRm
 from .runtime.inproc_client import InprocEngineClient
@@ -100,6 +101,7 @@ ALL = (
     FcntlLock,
     ResourceLimits,
     MmapAccess,
+    ExeSuffix,
     ZmqIpcPath,
     SpawnContext,
     PipeConnection,
