@@ -469,3 +469,27 @@ def test_the_rust_frontend_binary_is_found_under_its_platform_name(windows, tmp_
         assert out["before"]["ok"] is False and out["before"]["error"] == "FileNotFoundError"
     else:
         assert out["before"] == out["after"]
+
+
+@pytest.mark.parametrize("windows", [True, False])
+def test_sampling_seeds_draw_the_same_numbers_with_an_explicit_int64(windows):
+    """`dtype=np.int64` is what numpy draws by default on Linux (and with numpy 2 on
+    Windows): the same seeds, seeded alike, before and after the rewrite. Without it,
+    numpy < 2 on Windows draws int32, which the 64-bit bounds overflow."""
+    code = """
+    np.random.seed(7)
+    s = SamplingStates(4)
+    s.add_request(0, None)
+    s.add_request(1, None)
+    try:
+        np.random.randint(_NP_INT64_MIN, _NP_INT64_MAX, dtype=np.int32)  # numpy < 2's default on Windows
+        narrow = "drawn"
+    except ValueError:
+        narrow = "ValueError"
+    result = (s.seeds[:2].tolist(), narrow)
+    """
+    case, path = "runtime/randint-dtype/sampling-seeds", "vllm/v1/worker/gpu/sample/states.py"
+    after, before = call(case, path, code, windows), call(case, path, code, windows, tree="before")
+    assert after["ok"] and after == before, (after, before)
+    seeds, narrow = eval(after["result"])  # noqa: S307 - the repr of a tuple of a list of ints and a str
+    assert narrow == "ValueError" and len(set(seeds)) == 2 and any(abs(x) > 2**31 for x in seeds)

@@ -51,6 +51,7 @@ from .runtime.fcntl_lock import FcntlLock
 from .runtime.resource_limits import ResourceLimits
 from .runtime.mmap_access import MmapAccess
 from .runtime.exe_suffix import ExeSuffix
+from .runtime.randint_dtype import RandintDtype
 from .runtime.flashinfer_requirements import FlashinferRequirements
 from .runtime.generator_rm import GeneratorRm
 from .runtime.inproc_client import InprocEngineClient
@@ -102,6 +103,7 @@ ALL = (
     ResourceLimits,
     MmapAccess,
     ExeSuffix,
+    RandintDtype,
     ZmqIpcPath,
     SpawnContext,
     PipeConnection,
