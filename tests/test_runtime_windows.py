@@ -493,3 +493,22 @@ def test_sampling_seeds_draw_the_same_numbers_with_an_explicit_int64(windows):
     assert after["ok"] and after == before, (after, before)
     seeds, narrow = eval(after["result"])  # noqa: S307 - the repr of a tuple of a list of ints and a str
     assert narrow == "ValueError" and len(set(seeds)) == 2 and any(abs(x) > 2**31 for x in seeds)
+
+
+@pytest.mark.parametrize("windows", [True, False])
+def test_flashinfer_settings_default_off_on_windows_only(windows):
+    code = """
+    import os
+    names = ["VLLM_USE_FLASHINFER_SAMPLER", "VLLM_BLOCKSCALE_FP8_GEMM_FLASHINFER"]
+    for name in names:
+        os.environ.pop(name, None)
+    unset = [bool(environment_variables[n]()) for n in names]
+    for name in names:
+        os.environ[name] = "1"
+    chosen = [bool(environment_variables[n]()) for n in names]
+    result = (unset, chosen)
+    """
+    out = call("runtime/flashinfer-defaults/envs-settings", "vllm/envs.py", code, windows)
+    assert out == {"ok": True, "result": repr(([not windows] * 2, [True, True]))}
+    before = call("runtime/flashinfer-defaults/envs-settings", "vllm/envs.py", code, windows, tree="before")
+    assert before == {"ok": True, "result": repr(([True, True], [True, True]))}

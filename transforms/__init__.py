@@ -52,6 +52,7 @@ from .runtime.resource_limits import ResourceLimits
 from .runtime.mmap_access import MmapAccess
 from .runtime.exe_suffix import ExeSuffix
 from .runtime.randint_dtype import RandintDtype
+from .runtime.flashinfer_defaults import FlashInferDefaults
 from .runtime.flashinfer_requirements import FlashinferRequirements
 from .runtime.generator_rm import GeneratorRm
 from .runtime.inproc_client import InprocEngineClient
@@ -104,6 +105,7 @@ ALL = (
     MmapAccess,
     ExeSuffix,
     RandintDtype,
+    FlashInferDefaults,
     ZmqIpcPath,
     SpawnContext,
     PipeConnection,
