@@ -512,3 +512,32 @@ def test_flashinfer_settings_default_off_on_windows_only(windows):
     assert out == {"ok": True, "result": repr(([not windows] * 2, [True, True]))}
     before = call("runtime/flashinfer-defaults/envs-settings", "vllm/envs.py", code, windows, tree="before")
     assert before == {"ok": True, "result": repr(([True, True], [True, True]))}
+
+
+@pytest.mark.parametrize("windows", [True, False])
+def test_slot_mapping_without_triton_runs_the_torch_path_on_windows_only(windows, tmp_path):
+    """With `vllm.triton_utils.HAS_TRITON` false, Windows computes the slots with torch
+    (the values of the kernel's arithmetic); Linux still launches the kernel (here a
+    stand-in that raises), as before the port."""
+    import shutil
+
+    root = tmp_path / "tree"
+    shutil.copytree(FIXTURES / "runtime/slot-mapping-fallback/launcher-object/after", root)
+    (root / "vllm/triton_utils").mkdir(parents=True)
+    (root / "vllm/triton_utils/__init__.py").write_text("HAS_TRITON = False\ntl = triton = None\n")
+    (root / "vllm/v1/attention/backends").mkdir(parents=True)
+    (root / "vllm/v1/attention/backends/utils.py").write_text("PAD_SLOT_ID = -1\n")
+    code = """
+    import torch
+    table = torch.tensor([[7, 3, 9], [5, 1, 2]], dtype=torch.int32)
+    slots = torch.full((8,), -7777, dtype=torch.int64)
+    bt = BlockTable(4, 8, table, slots)
+    bt.compute_slot_mapping(2, torch.tensor([0, 3, 6], dtype=torch.int32),
+                            torch.tensor([2, 3, 4, 0, 1, 7], dtype=torch.int64))
+    result = slots.tolist()
+    """
+    out = call("", "vllm/v1/worker/block_table.py", code, windows, root=root)
+    if windows:  # request 0: positions 2, 3 in block 7, 4 in block 3; request 1: 0, 1 in block 5, 7 in block 1
+        assert out == {"ok": True, "result": repr([30, 31, 12, 20, 21, 7, -1, -1])}, out
+    else:
+        assert out["ok"] is False and out["error"] == "RuntimeError" and "Triton" in out["message"]

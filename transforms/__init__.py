@@ -53,6 +53,7 @@ from .runtime.mmap_access import MmapAccess
 from .runtime.exe_suffix import ExeSuffix
 from .runtime.randint_dtype import RandintDtype
 from .runtime.flashinfer_defaults import FlashInferDefaults
+from .runtime.slot_mapping_fallback import SlotMappingFallback
 from .runtime.flashinfer_requirements import FlashinferRequirements
 from .runtime.generator_rm import GeneratorRm
 from .runtime.inproc_client import InprocEngineClient
@@ -106,6 +107,7 @@ ALL = (
     ExeSuffix,
     RandintDtype,
     FlashInferDefaults,
+    SlotMappingFallback,
     ZmqIpcPath,
     SpawnContext,
     PipeConnection,
