@@ -96,3 +96,8 @@ def test_vllms_own_layout_given_on_a_vllm_tree_changes_the_same_files(tree):
             assert g.outcome is Outcome.NOT_NEEDED, p.id
         else:
             assert g.outcome is p.outcome, p.id
+
+
+def test_fetch_project_refuses_a_name_that_is_no_project(tmp_path):
+    res = CliRunner().invoke(main, ["fetch", "--project", "../evil", "1.0", str(tmp_path / "x")])
+    assert res.exit_code == 2 and "'../evil' is not a project name" in res.output and not (tmp_path / "x").exists()

@@ -330,25 +330,17 @@ def fetch(version: str, dest: Path | None, quiet: bool, dependency: str | None, 
     """Download vLLM VERSION's source release (or the newest, with "latest") from
     the package index pip uses (sha256-verified, cached) and unpack it into DEST
     (default: ./vllm-VERSION)."""
-    if project:
-        from .fetch import FetchError, fetch_project
+    if project or dependency:
+        from . import fetch as F
 
-        dest = dest or Path(f"{project}-{version}")
+        name = project or dependency
+        get = F.fetch_project if project else F.fetch_dependency
+        dest = dest or Path(f"{name}-{version}")
         try:
-            fetch_project(project, version, dest, progress=not quiet and sys.stderr.isatty())
-        except FetchError as exc:
+            get(name, version, dest, progress=not quiet and sys.stderr.isatty())
+        except F.FetchError as exc:
             raise InputError(str(exc)) from None
-        click.echo(f"winport: fetched {project} {version} into {dest}")
-        return
-    if dependency:
-        from .fetch import FetchError, fetch_dependency
-
-        dest = dest or Path(f"{dependency}-{version}")
-        try:
-            fetch_dependency(dependency, version, dest, progress=not quiet and sys.stderr.isatty())
-        except FetchError as exc:
-            raise InputError(str(exc)) from None
-        click.echo(f"winport: fetched {dependency} {version} into {dest}")
+        click.echo(f"winport: fetched {name} {version} into {dest}")
         return
     version = _fetch(version, dest, quiet)
     click.echo(f"winport: fetched vLLM {version} into {dest or Path(f'vllm-{version}')}")
