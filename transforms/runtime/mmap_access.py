@@ -44,7 +44,8 @@ class MmapAccess(PythonTransform):
 
     Reported:
     Flags or protections Windows cannot express (`MAP_FIXED`, `PROT_EXEC`, ...),
-    `flags`/`prot` passed by position, and `trackfd=`.
+    `flags`/`prot` passed by position, `trackfd=`, and a `madvise` call inside a
+    larger statement (an assignment, a condition).
     """
 
     id = "runtime/mmap-access"
@@ -152,6 +153,9 @@ class _Maps(GuardAwareTransformer):
     def leave_SimpleStatementLine(self, original: cst.SimpleStatementLine,
                                   updated: cst.SimpleStatementLine) -> cst.BaseStatement:
         if len(original.body) != 1 or not isinstance(original.body[0], cst.Expr):
+            if ".madvise(" in self.module.code_for_node(original) and not (any(self.probes) or self.guarded):
+                self.ctx.report(self.pos(original), "madvise inside a larger statement: Windows' mmap has none; "
+                                                    "guard it by hand")
             return updated
         call = original.body[0].value
         if not (isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)
