@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from conftest import read_tree
 from winport import Outcome, Pipeline, registry
 from winport.cli import main
-from winport.layout import Layout, LayoutError, parse
+from winport.layout import Layout, LayoutError, parse, role_of
 
 ENGINE = {
     "engine/srv/server.py": ("import fcntl\nimport socket\n\n\ndef make():\n    s = socket.socket()\n"
@@ -29,6 +29,9 @@ def test_layout_roles_and_translation():
     assert layout.translate("csrc/**/*.{cu,cuh}") == "sgl-kernel/csrc/**/*.{cu,cuh}"
     assert layout.translate("setup.py") == "setup.py" and layout.translate("**/*.cmake") == "**/*.cmake"
     assert Layout.of({"build": "cpp"}).translate("CMakeLists.txt") == "cpp/CMakeLists.txt"
+    # a plug-in's glob of the whole tree belongs to no role: it is neither moved nor required
+    assert role_of("**/*.py") is None and role_of("**/*.cmake") == "build"
+    assert Layout.of({"build": "cpp"}).translate("**/*.py") == "**/*.py"
     assert parse({"python": "a\\b/"}) == {"python": "a/b"}
     for bad, why in (["python"], "ROLE=PATH"), (["lib=x"], "unknown layout role 'lib'"), \
                     (["python=../up"], "inside the tree"), (["python=/abs"], "inside the tree"):

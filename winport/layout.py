@@ -107,8 +107,12 @@ def parse(given: Mapping[str, str] | Iterable[str]) -> dict[str, str]:
 
 
 def role_of(glob: str) -> str | None:
-    """The role a glob written in vLLM's layout reads, or None."""
-    return _FIRST.get(glob.split("/", 1)[0])
+    """The role a glob written in vLLM's layout reads, or None. A glob of the whole tree
+    (``**/...``) reads the build role only when it names CMake files."""
+    role = _FIRST.get(glob.split("/", 1)[0])
+    if role == "build" and glob.startswith("**") and not glob.endswith(("CMakeLists.txt", ".cmake")):
+        return None
+    return role
 
 
 def roles(globs: Iterable[str]) -> list[str]:

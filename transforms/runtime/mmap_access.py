@@ -88,8 +88,9 @@ class _Access(cst.CSTTransformer):
         # anonymous memory is the process's own on Windows (nothing forks): shared or private alike
         if isinstance(original.operator, cst.BitOr) and (self._anonymous(original.left)
                                                          or self._anonymous(original.right)):
-            alias = next(iter(sorted(self.aliases)))
-            return cst.Attribute(cst.Name(alias), cst.Name("ACCESS_WRITE" if self.writable else "ACCESS_READ"))
+            anonymous = original.left if self._anonymous(original.left) else original.right
+            module = anonymous.value  # type: ignore[attr-defined] - the mmap alias MAP_ANONYMOUS was read from
+            return cst.Attribute(module, cst.Name("ACCESS_WRITE" if self.writable else "ACCESS_READ"))
         return updated
 
     def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression:
