@@ -25,17 +25,20 @@ pytestmark = pytest.mark.release
 # what a release does not contain, or does not need (a C++20 build; the float builtins arrive
 # with 0.33.0's top-k kernel, the shared mmap regions with 0.26.0's KV offload,
 # the Rust frontend's binary lookup with 0.26.0, FlashInfer defaults that are on with 0.18.0,
-# the Triton slot-mapping kernel with 0.26.0); cuda/host-device-calls-host
+# the Triton slot-mapping kernel and the batched KV-offload copy with 0.26.0); cuda/host-device-calls-host
 # is for the sources the build fetches (CUTLASS), not vLLM's own
 NOT_NEEDED = {
     "0.14.1": {"cuda/gnu-attributes", "cuda/directives-in-macro-args", "cuda/posix-compat",
                "build/pyd-extensions", "cuda/host-device-calls-host", "runtime/dev-shm",
                "runtime/zmq-ipc-endpoints", "cuda/sdk-float-macros", "cuda/float-builtins", "runtime/mmap-access",
-               "runtime/exe-suffix", "runtime/flashinfer-defaults", "runtime/slot-mapping-fallback"},
+               "runtime/exe-suffix", "runtime/flashinfer-defaults", "runtime/slot-mapping-fallback",
+               "cuda/batch-memcpy", "runtime/memcpy-batch-serial",
+               "runtime/host-pointer-kernels"},
     "0.18.0": {"cuda/directives-in-macro-args", "cuda/posix-compat", "build/pyd-extensions",
                "cuda/host-device-calls-host", "runtime/dev-shm", "runtime/zmq-ipc-endpoints",
                "cuda/float-builtins", "runtime/mmap-access", "runtime/exe-suffix",
-               "runtime/slot-mapping-fallback"},
+               "runtime/slot-mapping-fallback", "cuda/batch-memcpy", "runtime/memcpy-batch-serial",
+               "runtime/host-pointer-kernels"},
     "0.26.0": {"cuda/designated-init", "cuda/host-device-calls-host", "cuda/float-builtins"},
     "0.33.0": {"cuda/designated-init", "cuda/host-device-calls-host"},
 }

@@ -541,3 +541,127 @@ def test_slot_mapping_without_triton_runs_the_torch_path_on_windows_only(windows
         assert out == {"ok": True, "result": repr([30, 31, 12, 20, 21, 7, -1, -1])}, out
     else:
         assert out["ok"] is False and out["error"] == "RuntimeError" and "Triton" in out["message"]
+
+
+DRIVER_STAND_IN = '''\
+"""cuda.bindings.driver as far as the offload copy uses it: copies are memmoves of host memory."""
+import ctypes
+import enum
+
+
+class CUresult(enum.IntEnum):
+    CUDA_SUCCESS = 0
+    CUDA_ERROR_INVALID_VALUE = 1
+
+
+calls = []
+fail_at = None
+
+
+def cuMemcpyAsync(dst, src, size, stream):
+    calls.append("copy")
+    if fail_at is not None and calls.count("copy") - 1 == fail_at:
+        return (CUresult.CUDA_ERROR_INVALID_VALUE,)
+    ctypes.memmove(int(dst), int(src), int(size))
+    return (CUresult.CUDA_SUCCESS,)
+
+
+def _batch(dsts, srcs, sizes, count, attrs, attrs_idx, num_attrs, fail_idx, stream):
+    calls.append("batch")
+    for i in range(count):
+        addr = lambda base: ctypes.c_uint64.from_address(base + 8 * i).value
+        ctypes.memmove(addr(dsts), addr(srcs), addr(sizes))
+    return 0
+
+
+_BATCH = ctypes.CFUNCTYPE(ctypes.c_uint, *([ctypes.c_void_p] * 3), ctypes.c_size_t, ctypes.c_void_p,
+                          ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p, ctypes.c_void_p)(_batch)
+
+
+def cuGetProcAddress(name, version, flags):
+    assert name == b"cuMemcpyBatchAsync"
+    return CUresult.CUDA_SUCCESS, ctypes.cast(_BATCH, ctypes.c_void_p).value, 0
+'''
+
+
+@pytest.mark.parametrize("windows", [True, False])
+def test_offload_block_copies_run_one_by_one_on_windows_only(windows, tmp_path):
+    """The batched KV-offload copy (runtime/memcpy-batch-serial): Windows issues one
+    cuMemcpyAsync per block, Linux the one batched call, and both leave the same bytes
+    in the destination; a failing copy names its index as the batched call does."""
+    import shutil
+
+    root = tmp_path / "tree"
+    shutil.copytree(FIXTURES / "runtime/memcpy-batch-serial/entry-point-and-attrs/after", root)
+    (root / "cuda/bindings").mkdir(parents=True)
+    (root / "cuda/__init__.py").write_text("")
+    (root / "cuda/bindings/__init__.py").write_text("")
+    (root / "cuda/bindings/driver.py").write_text(DRIVER_STAND_IN)
+    code = """
+    import ctypes
+    import numpy as np
+    from cuda.bindings import driver
+
+    rng = np.random.default_rng(7)
+    block = 48
+    src = rng.integers(0, 256, size=10 * block, dtype=np.uint8)
+    dst = np.zeros(12 * block, dtype=np.uint8)
+    pairs = [(3, 0), (9, 11), (0, 5), (4, 4)]
+    src_addrs = np.array([src.ctypes.data + s * block for s, _ in pairs], dtype=np.uint64)
+    dst_addrs = np.array([dst.ctypes.data + d * block for _, d in pairs], dtype=np.uint64)
+    sizes = np.full(len(pairs), block, dtype=np.uint64)
+    copy_blocks(src_addrs, dst_addrs, sizes, ctypes.c_uint(1), 1234)
+    expected = np.zeros_like(dst)
+    for s, d in pairs:
+        expected[d * block:(d + 1) * block] = src[s * block:(s + 1) * block]
+    same = bool((dst == expected).all())
+    calls = list(driver.calls)
+    driver.calls.clear()
+    driver.fail_at = 2
+    try:
+        copy_blocks(src_addrs, dst_addrs, sizes, ctypes.c_uint(1), 1234)
+        failure = None
+    except RuntimeError as e:
+        failure = str(e)
+    result = (same, calls, failure)
+    """
+    out = call("", "vllm/v1/simple_kv_offload/cuda_mem_ops.py", code, windows, root=root)
+    assert out["ok"], out
+    if windows:
+        assert out["result"] == repr((True, ["copy"] * 4, "batch memcpy failed: err=1 failIdx=2"))
+    else:
+        assert out["result"] == repr((True, ["batch"], None))
+
+
+@pytest.mark.parametrize("windows", [True, False])
+def test_offload_loads_stay_on_the_copy_engine_on_windows_only(windows, tmp_path):
+    """runtime/host-pointer-kernels: with Triton present, Linux loads small blocks with the
+    Triton kernel that reads host pointers; Windows takes the copy engine path."""
+    import shutil
+
+    root = tmp_path / "tree"
+    shutil.copytree(FIXTURES / "runtime/host-pointer-kernels/swap-selection/after", root)
+    stubs = {
+        "vllm/_custom_ops.py": "def swap_blocks_batch(*args):\n    pass\n",
+        "vllm/platforms/__init__.py": "class _P:\n    def is_xpu(self): return False\n"
+                                      "    def is_rocm(self): return False\ncurrent_platform = _P()\n",
+        "vllm/triton_utils/__init__.py": "HAS_TRITON = True\nclass triton:\n    next_power_of_2 = staticmethod("
+                                         "lambda n: 1 << (n - 1).bit_length())\n",
+        "vllm/v1/kv_offload/cpu/swap_blocks_triton.py": "THRESHOLD_BYTES = 28 * 1024\n"
+                                                        "def swap_blocks_batch(*args, bytes_per_chunk):\n    pass\n",
+    }
+    for path, text in stubs.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(text)
+    code = """
+    chosen = _select_swap_blocks_fn([4096, 4096], gpu_to_cpu=False)
+    stores = _select_swap_blocks_fn([4096], gpu_to_cpu=True)
+    result = (getattr(chosen, "func", chosen).__module__, getattr(chosen, "keywords", None), stores.__module__)
+    """
+    out = call("", "vllm/v1/kv_offload/cpu/gpu_worker.py", code, windows, root=root)
+    assert out["ok"], out
+    if windows:
+        assert out["result"] == repr(("vllm._custom_ops", None, "vllm._custom_ops"))
+    else:
+        assert out["result"] == repr(("vllm.v1.kv_offload.cpu.swap_blocks_triton", {"bytes_per_chunk": 4096},
+                                      "vllm._custom_ops"))

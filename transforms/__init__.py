@@ -17,6 +17,7 @@ from .build.quote_real_path import QuoteRealPath
 from .build.target_device import TargetDevice
 from .build.windows_extensions import WindowsExtensions
 from .cuda.alt_tokens import AltTokens
+from .cuda.batch_memcpy import BatchMemcpy
 from .cuda.asm_volatile import AsmVolatile
 from .cuda.bool_dispatch import BoolDispatch
 from .cuda.builtin_clz import BuiltinClz
@@ -50,6 +51,8 @@ from .runtime.fake_cpu_backend import FakeCpuBackend
 from .runtime.fcntl_lock import FcntlLock
 from .runtime.resource_limits import ResourceLimits
 from .runtime.mmap_access import MmapAccess
+from .runtime.memcpy_batch_serial import MemcpyBatchSerial
+from .runtime.host_pointer_kernels import HostPointerKernels
 from .runtime.exe_suffix import ExeSuffix
 from .runtime.randint_dtype import RandintDtype
 from .runtime.flashinfer_defaults import FlashInferDefaults
@@ -92,6 +95,7 @@ ALL = (
     Int64T,
     BuiltinClz,
     FloatBuiltins,
+    BatchMemcpy,
     DeviceStdMath,
     UintTypedef,
     SsizeTTypedef,
@@ -104,6 +108,8 @@ ALL = (
     FcntlLock,
     ResourceLimits,
     MmapAccess,
+    MemcpyBatchSerial,
+    HostPointerKernels,
     ExeSuffix,
     RandintDtype,
     FlashInferDefaults,
