@@ -1,0 +1,3 @@
+/* winport verification stand-in for MSVC's new.h. */
+#pragma once
+#include <new>

@@ -1,0 +1,3 @@
+/* winport verification stand-in: see emmintrin.h. */
+#pragma once
+#include <emmintrin.h>
