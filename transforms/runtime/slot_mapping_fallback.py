@@ -86,13 +86,19 @@ class SlotMappingFallback(PythonTransform):
     imported from `vllm.triton_utils`. Linux, and Windows with a Triton build,
     launch the kernel as before. The GPU check in docs/verification.md compares the
     two bit for bit.
+
+    Reported:
+    The multi-group launch of model runner v2 (`_compute_slot_mappings_kernel[...]`
+    in `vllm/v1/worker/gpu/block_table.py`, 0.33 and later; the only slot mapping in
+    0.34): that runner launches a hundred other Triton kernels too, so a torch path for
+    this one would not make it run; on Windows it needs a Triton build.
     """
 
     id = "runtime/slot-mapping-fallback"
     seed = "F2"
     summary = "the Triton slot-mapping kernel -> a torch computation of the same slots on Windows without Triton"
-    globs = ("vllm/v1/worker/block_table.py",)
-    triggers = ("_compute_slot_mapping_kernel", "_COMPUTE_SLOT_MAPPING_KERNEL")
+    globs = ("vllm/v1/worker/block_table.py", "vllm/v1/worker/gpu/block_table.py")
+    triggers = ("_compute_slot_mapping_kernel", "_COMPUTE_SLOT_MAPPING_KERNEL", "_compute_slot_mappings_kernel")
     anchors = ("compute_slot_mapping", "COMPUTE_SLOT_MAPPING", NAME)
 
     def rewrite(self, wrapper: PythonDocument, ctx: Context) -> cst.Module:
@@ -170,6 +176,10 @@ class _Launches(PositionedTransformer):
         if not isinstance(call, cst.Call):
             return updated
         func, code = call.func, self.module.code_for_node
+        if isinstance(func, cst.Subscript) and code(func.value) == "_compute_slot_mappings_kernel":
+            self.ctx.report(self.pos(original), "model runner v2's slot mappings: one of its many Triton kernels, "
+                                                "no torch path; on Windows this runner needs a Triton build")
+            return updated
         if isinstance(func, cst.Subscript) and code(func.value) == "_compute_slot_mapping_kernel":
             names, grid = _LAUNCH_0_26, _programs(func)
         elif isinstance(func, cst.Name) and func.value == "_COMPUTE_SLOT_MAPPING_KERNEL":
