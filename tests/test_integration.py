@@ -25,7 +25,8 @@ pytestmark = pytest.mark.release
 # what a release does not contain, or does not need (a C++20 build; the float builtins arrive
 # with 0.33.0's top-k kernel, the shared mmap regions with 0.26.0's KV offload,
 # the Rust frontend's binary lookup with 0.26.0, FlashInfer defaults that are on with 0.18.0,
-# the batched KV-offload copy with 0.26.0); cuda/host-device-calls-host
+# the batched KV-offload copy with 0.26.0, a qualified class template with 0.33.0's Lamport
+# flags); cuda/host-device-calls-host
 # is for the sources the build fetches (CUTLASS), not vLLM's own
 NOT_NEEDED = {
     "0.14.1": {"cuda/gnu-attributes", "cuda/directives-in-macro-args", "cuda/posix-compat",
@@ -33,13 +34,14 @@ NOT_NEEDED = {
                "runtime/zmq-ipc-endpoints", "cuda/sdk-float-macros", "cuda/float-builtins", "runtime/mmap-access",
                "runtime/exe-suffix", "runtime/flashinfer-defaults",
                "cuda/batch-memcpy", "runtime/memcpy-batch-serial",
-               "runtime/host-pointer-kernels"},
+               "runtime/host-pointer-kernels", "cuda/class-execution-space"},
     "0.18.0": {"cuda/directives-in-macro-args", "cuda/posix-compat", "build/pyd-extensions",
                "cuda/host-device-calls-host", "runtime/dev-shm", "runtime/zmq-ipc-endpoints",
                "cuda/float-builtins", "runtime/mmap-access", "runtime/exe-suffix",
                "cuda/batch-memcpy", "runtime/memcpy-batch-serial",
-               "runtime/host-pointer-kernels"},
-    "0.26.0": {"cuda/designated-init", "cuda/host-device-calls-host", "cuda/float-builtins"},
+               "runtime/host-pointer-kernels", "cuda/class-execution-space"},
+    "0.26.0": {"cuda/designated-init", "cuda/host-device-calls-host", "cuda/float-builtins",
+               "cuda/class-execution-space"},
     "0.33.0": {"cuda/designated-init", "cuda/host-device-calls-host"},
 }
 

@@ -20,6 +20,7 @@ from .cuda.alt_tokens import AltTokens
 from .cuda.batch_memcpy import BatchMemcpy
 from .cuda.asm_volatile import AsmVolatile
 from .cuda.bool_dispatch import BoolDispatch
+from .cuda.class_execution_space import ClassExecutionSpace
 from .cuda.builtin_clz import BuiltinClz
 from .cuda.designated_init import DesignatedInit
 from .cuda.device_std_math import DeviceStdMath
@@ -101,6 +102,7 @@ ALL = (
     SsizeTTypedef,
     FlatKernelSelector,
     GnuAttributes,
+    ClassExecutionSpace,
     HostDeviceCallsHost,
     MathConstants,
     SdkFloatMacros,
