@@ -6,6 +6,7 @@ from winport.lang.python import PositionedTransformer, ensure_import, parse_expr
 from winport.transform import Context, PythonDocument, PythonTransform
 
 COPY = "swap_blocks_batch"  # the C++ copy-engine path (cudaMemcpyAsync / cuMemcpyBatchAsync)
+KERNELS = "swap_blocks_triton"  # the module of the Triton kernel that reads host pointers
 WINDOWS = 'sys.platform == "win32"'
 
 
@@ -32,6 +33,10 @@ class HostPointerKernels(PythonTransform):
     Rewrite:
     `sys.platform == "win32" or ` in front of the test, so Windows returns the copy
     engine path; on Linux the test is the one it was.
+
+    Reported:
+    A module that imports the kernel's module (`swap_blocks_triton`) without such a
+    selection: its choice of the kernel needs a Windows branch by hand.
     """
 
     id = "runtime/host-pointer-kernels"
@@ -43,6 +48,9 @@ class HostPointerKernels(PythonTransform):
     def rewrite(self, wrapper: PythonDocument, ctx: Context) -> cst.Module:
         selections = _Selections(ctx)
         module = wrapper.visit(selections)
+        if not selections.seen and KERNELS in wrapper.module.code:
+            ctx.report(wrapper.module, f"selects {KERNELS}'s kernel with no `not HAS_TRITON` copy-engine branch "
+                                       "winport knows: give Windows the copy engine path by hand")
         return ensure_import(module, "sys") if selections.rewritten else module
 
 
@@ -61,11 +69,13 @@ class _Selections(PositionedTransformer):
         super().__init__()
         self.ctx = ctx
         self.rewritten = 0
+        self.seen = 0  # selections found, rewritten or already guarded
 
     def leave_If(self, original: cst.If, updated: cst.If) -> cst.If:
         test = self.module.code_for_node(original.test)
         if "not HAS_TRITON" not in test or not _returns_copy(original.body, self.module):
             return updated
+        self.seen += 1
         if "win32" in test:
             self.ctx.already(self.pos(original), "Windows already takes the copy engine path")
             return updated
