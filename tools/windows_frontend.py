@@ -1,22 +1,24 @@
 """Judge every translation unit a port touched with NVIDIA's Windows CUDA front end.
 
     python tools/windows_frontend.py --env DIR --pristine DIR --ported DIR [--only GLOB ...]
-        [--jobs N] [--json FILE]
+        [--jobs N] [--json FILE] [--keep DIR] [--device-pass]
+    python tools/windows_frontend.py --env DIR --calibrate [CASES] [--json FILE]
 
 DIR of --env is what tools/windows_frontend_env.sh set up. The touched units are the ones
 tools/compile_check.py compiles (same selection). Each is preprocessed as MSVC would
-(clang-cl /E with the predefined macros of MSVC 19.44 on x64 and none of clang's, the
-Microsoft STL, the UCRT stand-in, the target's definitions, `/std` of --std, PyTorch's and
-CUDA's headers; a `.cu` file twice, as nvcc on Windows does: the host pass with
-`__CUDACC__` and the CUDA version macros and `cuda_runtime.h` included first, and a device
-pass with `__CUDA_ARCH__`, with --device-pass), then parsed by `cudafe++.exe --microsoft`
-(and `cicc.exe`) under Wine. A unit
-is *accepted* when every pass parses, *rejected* with its first errors when one fails in
-a file of the tree (file:line and the source line), and a *harness gap* when the errors
-are only in headers outside the tree (the stand-ins, PyTorch's or CUDA's headers seen
-through them). The last line reads ``touched N, accepted before B, after A, rejected after
-R, harness gaps G``; the exit status is 1 when a unit accepted before is rejected after,
-2 on bad input.
+(clang-cl /P with the predefined macros of MSVC 19.44 on x64 and none of clang's, the
+Microsoft STL, the UCRT stand-in, the target's definitions, `/std` of --std, PyTorch's,
+CUTLASS's and CUDA's headers; for a `.cu` file the host pass nvcc on Windows makes, with
+`__CUDACC__`, the CUDA version macros and `cuda_runtime.h` first, and with --device-pass
+its `__CUDA_ARCH__` pass too), then parsed by `cudafe++.exe --microsoft` (the device pass by
+`cicc.exe`) under wine. A unit is *accepted* when every pass parses, *rejected* with its
+first errors when one fails in a file of the tree (file:line and the source line), and a
+*harness gap* when the errors are only in headers outside the tree (the stand-ins,
+PyTorch's or CUDA's headers seen through them) or a header the build fetches is missing.
+The last line reads ``touched N, accepted before B, after A, rejected after R, harness
+gaps G``; the exit status is 1 when a unit accepted before is rejected after, 2 on bad
+input. --calibrate judges the calibration cases (tests/windows_frontend) as written and as
+winport ports them.
 
 Verification only: winport itself never runs Wine or these headers.
 """
