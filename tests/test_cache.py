@@ -53,6 +53,24 @@ def test_an_unchanged_ported_tree_is_answered_from_the_cache(tree, cached, monke
     assert _table(hit.output) == _table(again.output)
 
 
+def test_a_hit_on_a_ported_tree_loads_no_transform(tree, cached, monkeypatch):
+    """What makes a hit fast: neither the transforms nor the catalogue are imported for it."""
+    from winport import registry
+
+    root = tree(FAKE_VLLM)
+    _rewrite(root)
+    _rewrite(root)
+    _no_run(monkeypatch)
+
+    def refuse(*a, **k):
+        raise AssertionError("the transforms were loaded")
+
+    monkeypatch.setattr(registry, "builtin", refuse)
+    monkeypatch.setattr(registry, "resolve", refuse)
+    hit = _rewrite(root)
+    assert hit.exit_code == 0 and "report from the cache" in hit.output, hit.output
+
+
 def test_json_report_of_a_hit_equals_the_runs(tree, cached, monkeypatch, tmp_path_factory):
     root, tmp_path = tree(FAKE_VLLM), tmp_path_factory.mktemp("json")
     _rewrite(root)

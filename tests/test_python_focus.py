@@ -106,3 +106,93 @@ def test_positions_per_statement_equal_the_whole_module(path):
         assert position(node) == (rng.start.line, rng.start.column + 1), (path, type(node).__name__)
         checked += 1
     assert checked > 0 or not code.strip()
+
+
+def _settings_module(extra: str = "") -> bytes:
+    """A statement assigning a large dict literal, as vllm/envs.py's environment_variables."""
+    lines = ['import os', '', 'settings: dict[str, object] = {']
+    for n in range(40):
+        if n == 5:
+            lines.append('    "WANTED_A": lambda: os.getenv("WANTED_A", "fork"),')
+        elif n == 9:
+            lines += ['    "MULTI":', '    lambda: (', '        os.getenv("X", "1")', '    ),']
+        elif n == 12:
+            lines.append('    "é": 1, "WANTED_B": lambda: "ü",  # two on one line, wide characters before')
+        elif n == 20:
+            lines += ['    "PLAIN_20": 20,', '    # WANTED_C: named in a comment after an element']
+        else:
+            lines.append(f'    "PLAIN_{n}": {n},')
+    lines += [extra + '}', '']
+    return "\n".join(lines).encode()
+
+
+class Keys(cst.CSTVisitor):
+    def __init__(self):
+        self.seen: list[str] = []
+
+    def visit_DictElement(self, node):
+        self.seen.append(node.key.evaluated_value)
+
+
+def test_a_large_dict_is_visited_element_by_element():
+    code = _settings_module()
+    module = cst.parse_module(code)
+    keys = Keys()
+    focus(module, re.compile(rb"WANTED"), statement_spans(code)).visit(keys)
+    # the comment after PLAIN_20 is code libcst keeps with that element: it is visited
+    assert keys.seen == ["WANTED_A", "é", "WANTED_B", "PLAIN_20"]
+    every = Keys()
+    focus(module, None, statement_spans(code)).visit(every)
+    assert len(every.seen) == 41
+
+
+def test_a_dict_whose_elements_do_not_line_up_is_visited_whole():
+    code = _settings_module().replace(b'"PLAIN_30": 30', b'("PLAIN_30"): 30')  # a key in parentheses
+    keys = Keys()
+    focus(cst.parse_module(code), re.compile(rb"WANTED"), statement_spans(code)).visit(keys)
+    assert len(keys.seen) == 41
+
+
+def test_skipped_elements_come_back_unchanged():
+    class Spawn(cst.CSTTransformer):
+        def leave_SimpleString(self, original, updated):
+            return updated.with_changes(value='"spawn"') if updated.value == '"fork"' else updated
+
+        def leave_Integer(self, original, updated):
+            return updated.with_changes(value="0")
+
+    code = _settings_module()
+    out = focus(cst.parse_module(code), re.compile(rb"WANTED_A"), statement_spans(code)).visit(Spawn()).code
+    assert out == code.decode().replace('"fork"', '"spawn"')
+
+
+@pytest.mark.parametrize("anchors", [rb"WANTED", rb"[A-Za-z]"])
+def test_positions_per_element_equal_the_whole_module(anchors, monkeypatch):
+    code = _settings_module()
+    if anchors == rb"WANTED":  # every node asked for lies in an element: no whole-module pass
+        from winport.lang import partial
+
+        monkeypatch.setattr(partial, "_positions", lambda module: pytest.fail("whole-module positions"))
+    module = cst.parse_module(code)
+    whole = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    wrapper = focus(module, re.compile(anchors), statement_spans(code))
+    assert any(unit.inline for unit in wrapper.units)
+    position = node_positions(wrapper)
+    elements = [u.node for u in wrapper.units if u.inline]
+    inside = {id(n) for e in elements for n in _nodes(e)}
+    checked = 0
+    for node, rng in whole.items():
+        if node is module or (anchors == rb"WANTED" and id(node) not in inside):
+            continue
+        assert position(node) == (rng.start.line, rng.start.column + 1), type(node).__name__
+        checked += 1
+    assert checked > 30
+
+
+def _nodes(node):
+    out, stack = [], [node]
+    while stack:
+        cur = stack.pop()
+        out.append(cur)
+        stack.extend(cur.children)
+    return out

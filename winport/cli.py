@@ -228,9 +228,9 @@ def rewrite(directory: Path, version: str | None, show_diff: bool, check: bool, 
     out_err = show_diff  # the diff owns stdout
     verb = "changed" if write else "would change"
     click.echo(render.table(report, verb), err=out_err)
-    builtin = {cls.id for cls in registry.builtin()}
-    if write and report.tree == "vllm" and any(t.outcome is Outcome.APPLIED and t.id in builtin
-                                               for t in report.transforms):
+    applied = {t.id for t in report.transforms if t.outcome is Outcome.APPLIED}
+    # (a run answered from the cache on a ported tree applies nothing: no transform is imported)
+    if write and report.tree == "vllm" and applied and applied & {cls.id for cls in registry.builtin()}:
         click.echo(render.limits(report), err=out_err)
         if report.changed:
             click.echo(render.next_steps(directory), err=out_err)

@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import re
+
 from winport.lang import treesitter
 from winport.transform import Context, CppTransform
 
 SPACES = {"__device__", "__host__", "__global__"}
 CLASSES = {"struct_specifier", "class_specifier", "union_specifier"}
+# qualifiers written right before `struct`, `class` or `union`: the files worth parsing
+_BEFORE_CLASS = re.compile(rb"\b__(?:device|host|global)__(?:\s+__(?:device|host|global)__)*\s+(?:struct|class|union)\b")
 
 
 class ClassExecutionSpace(CppTransform):
@@ -36,6 +40,10 @@ class ClassExecutionSpace(CppTransform):
     portable = True
     triggers = tuple(sorted(SPACES))
     trigger_words = True
+
+    @classmethod
+    def triggered(cls, data: bytes) -> bool:
+        return _BEFORE_CLASS.search(data) is not None
 
     def rewrite(self, tree, ctx: Context) -> None:
         for node in treesitter.walk(tree.root_node):

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 import libcst as cst
-import libcst.matchers as m
 
+from winport.lang import match as m
 from winport.lang.python import PositionedTransformer, parse_expression
 from winport.transform import Context, PythonTransform
 

@@ -35,8 +35,8 @@ class RandintDtype(PythonTransform):
     id = "runtime/randint-dtype"
     seed = "F5"
     summary = "`np.random.randint` with 64-bit bounds gets `dtype=np.int64` (32-bit default on Windows, numpy < 2)"
-    triggers = ("randint",)
-    anchors = ("randint",)
+    triggers = ("random.randint",)  # `np.random.randint`, not torch's
+    anchors = ("random.randint",)
 
     def rewrite(self, wrapper: PythonDocument, ctx: Context) -> cst.Module:
         return wrapper.visit(_Draws(ctx, module_aliases(wrapper.module, "numpy")))

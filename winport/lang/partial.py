@@ -14,7 +14,7 @@ import ast
 import contextvars
 import re
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import libcst as cst
 
@@ -73,17 +73,30 @@ def _spans(body: list[ast.stmt]) -> list[Span]:
     return spans
 
 
+class Unit(NamedTuple):
+    """A part of the module a focused visit enters and whose nodes' positions are
+    resolved together: a statement, or one element of a large dict literal."""
+
+    node: cst.CSTNode
+    line: int  # the file's line before the part's code (its first line - 1)
+    column: int  # the column its code starts at
+    inline: bool = False  # an element: only its first line starts at ``column``
+    head: str = ""  # an element: its first line in the file from ``column`` on, to check the code against
+
+
 class FocusedWrapper(MetadataWrapper):
     """A :class:`MetadataWrapper` whose ``visit`` skips the statements (top-level, or
     in the body of a class) in which a transform's anchors do not occur: the visitor
     is neither called for them nor for anything inside them, and they stay as they
     are. Positions of nodes inside visited statements are computed from those
-    statements alone."""
+    statements alone. In a statement that assigns a large dict literal (vLLM's
+    ``environment_variables``, most of ``vllm/envs.py``) the same holds for each
+    element."""
 
-    def __init__(self, module: cst.Module, skip: set[int], units: list[tuple[cst.CSTNode, int, int]]):
+    def __init__(self, module: cst.Module, skip: set[int], units: list[Unit]):
         super().__init__(module, unsafe_skip_copy=True)
         self.skip = skip  # id() of skipped statements
-        # the innermost visited statements: (statement, first line - 1 of its code, its column)
+        # the innermost visited statements (or dict elements)
         self.units = units
         # id() of each statement a transformer's visit made of a top-level one, or of one
         # in the body of a top-level class -> (the class's index or None, the statement's
@@ -95,7 +108,7 @@ class FocusedWrapper(MetadataWrapper):
     def visit(self, visitor):
         on_visit, on_leave = visitor.on_visit, visitor.on_leave
         skip, derived, inside = self.skip, self.derived, self.inside
-        unit = {id(stmt): i for i, (stmt, _, _) in enumerate(self.units)}
+        unit = {id(u.node): i for i, u in enumerate(self.units)}
         top: dict[int, tuple[int | None, int]] = {}
         for k, stmt in enumerate(self.module.body):
             top[id(stmt)] = (None, k)
@@ -132,7 +145,7 @@ def focus(module: cst.Module, anchors: re.Pattern[bytes] | None, spans: list[Spa
     if anchors is None or spans is None or len(spans) != len(module.body):
         return MetadataWrapper(module, unsafe_skip_copy=True)
     skip: set[int] = set()
-    units: list[tuple[cst.CSTNode, int, int]] = []
+    units: list[Unit] = []
 
     def walk(body, spans: list[Span]) -> None:
         for stmt, span in zip(body, spans):
@@ -143,11 +156,50 @@ def focus(module: cst.Module, anchors: re.Pattern[bytes] | None, spans: list[Spa
                 else None
             if span.body is not None and inner is not None and len(inner) == len(span.body):
                 walk(inner, span.body)
-            else:
-                units.append((stmt, span.first - 1 - len(stmt.leading_lines), span.column))
+            elif not _focus_elements(stmt, span, anchors, skip, units):
+                units.append(Unit(stmt, span.first - 1 - len(stmt.leading_lines), span.column))
 
     walk(module.body, spans)
     return FocusedWrapper(module, skip, units)
+
+
+# a dict literal with at least this many elements is focused element by element
+ELEMENTS_MIN = 32
+
+
+def _focus_elements(stmt: cst.CSTNode, span: Span, anchors: "re.Pattern[bytes]", skip: set[int],
+                    units: list[Unit]) -> bool:
+    """Focus a statement that assigns a large dict literal element by element: skip the
+    elements in whose lines (with the comment lines after them, up to the next
+    element) ``anchors`` do not occur, make the others units. False (nothing done)
+    for any other statement, or where libcst's and ``ast``'s elements do not line up."""
+    if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and len(span.nodes) == 1):
+        return False
+    small, node = stmt.body[0], span.nodes[0]
+    if not (isinstance(small, (cst.Assign, cst.AnnAssign)) and isinstance(node, (ast.Assign, ast.AnnAssign))):
+        return False
+    value, tree = small.value, node.value
+    if not (isinstance(value, cst.Dict) and isinstance(tree, ast.Dict)) or len(value.elements) < ELEMENTS_MIN \
+            or len(value.elements) != len(tree.keys):
+        return False
+    keys = tree.keys
+    if any(not isinstance(e, cst.DictElement) or e.key.lpar for e in value.elements) or None in keys:
+        return False
+    lines = span.text.splitlines(keepends=True)
+    for n, (element, key) in enumerate(zip(value.elements, keys)):
+        assert key is not None
+        first = key.lineno - span.first
+        last = (tree.values[n].end_lineno or key.lineno) - span.first
+        if n + 1 < len(keys):
+            last = max(last, keys[n + 1].lineno - span.first - 1)  # type: ignore[union-attr]
+        if not anchors.search(b"".join(lines[first:last + 1])):
+            skip.add(id(element))
+            continue
+        line = lines[first] if 0 <= first < len(lines) else b""
+        head = line[key.col_offset:].decode("utf-8", "replace").rstrip("\r\n")
+        units.append(Unit(element, key.lineno - 1, len(line[:key.col_offset].decode("utf-8", "replace")),
+                          inline=True, head=head))
+    return True
 
 
 # -- a partial module: the statements a file's transforms need -----------------------
@@ -461,21 +513,33 @@ def node_positions(wrapper, memo: dict | None = None,
     inside = wrapper.inside if isinstance(wrapper, FocusedWrapper) else []
     memo = {} if memo is None else memo
 
-    def resolve(stmt, line_offset: int, column: int) -> None:
+    def resolve(unit: Unit) -> None:
+        stmt = unit.node
         kept = memo.get(id(stmt))
         if kept is None or kept[0] is not stmt:
-            alone = wrapper.module.with_changes(header=[], body=[stmt], footer=[])
-            relative = {node: (rng.start.line, rng.start.column) for node, rng in
-                        _positions(alone).items() if node is not alone}
+            if unit.inline:
+                code, found = _positions_alone(stmt, wrapper.module)
+                if not unit.head.startswith(code.split("\n", 1)[0].rstrip("\r")):
+                    return  # not where the file's text puts it: the whole module's positions answer
+                relative = {node: (rng.start.line, rng.start.column) for node, rng in found.items()}
+            else:
+                alone = wrapper.module.with_changes(header=[], body=[stmt], footer=[])
+                relative = {node: (rng.start.line, rng.start.column) for node, rng in
+                            _positions(alone).items() if node is not alone}
             kept = memo[id(stmt)] = (stmt, relative)
+        line_offset, column = unit.line, unit.column
+        if unit.inline:  # only the first line is shifted: the others' indentation is in the code
+            for node, (line, col) in kept[1].items():
+                cache[node] = (line + line_offset, col + (column if line == 1 else 0) + 1)
+            return
         for node, (line, col) in kept[1].items():
             cache[node] = (line + line_offset, col + column + 1)
 
     def position(node: cst.CSTNode) -> tuple[int, int]:
         if node not in cache and inside and inside[-1] in pending:
-            resolve(*pending.pop(inside[-1]))
+            resolve(pending.pop(inside[-1]))
         while node not in cache and pending:
-            resolve(*pending.pop(next(iter(pending))))
+            resolve(pending.pop(next(iter(pending))))
         if node not in cache:
             pending.clear()
             lines = line_of or {}
@@ -505,6 +569,15 @@ def _positions(module: cst.Module) -> "dict[cst.CSTNode, object]":
                            provider=provider)
     module._codegen(state)
     return provider._computed
+
+
+def _positions_alone(node: cst.CSTNode, module: cst.Module) -> "tuple[str, dict[cst.CSTNode, object]]":
+    """The code of ``node`` written alone and its nodes' positions in it."""
+    provider = PositionProvider()
+    state = _PositionState(default_indent=module.default_indent, default_newline=module.default_newline,
+                           provider=provider)
+    node._codegen(state)
+    return "".join(state.tokens), provider._computed
 
 
 def omitted() -> "Omitted | None":
