@@ -1,6 +1,7 @@
 """Benchmark winport on real vLLM releases against the floor, in one run.
 
-    python bench/bench.py [--releases 0.14.1 0.33.0] [--repeat 5] [--no-naive] [--out docs/performance.md]
+    python bench/bench.py [--releases 0.14.1 0.33.0] [--repeat 5] [--no-naive] [--baseline REF]
+                          [--out docs/performance.md]
 
 Measures, per release, min and median over ``--repeat`` runs (each on a fresh
 copy of the tree, 2-core machine assumed):
@@ -14,7 +15,13 @@ copy of the tree, 2-core machine assumed):
   which computes the report, and the next, which takes it from the run cache;
 * ``winport check`` on a fresh tree;
 * once per release (unless ``--no-naive``): a LibCST-style pass that parses every
-  Python and C++ file.
+  Python and C++ file;
+* with ``--baseline REF`` (a git commit, say ``HEAD~1``): ``winport rewrite`` of that
+  commit too, installed into a folder of its own, on a fresh tree in the same rounds,
+  so that the two are compared on the same machine in the same minutes.
+
+Child processes may write bytecode (a user's installed winport has it), so the first
+run of each version, whose report lists the files the port changes, also compiles it.
 
 Prints the table with the ratios and writes it as markdown. Not a test.
 """
@@ -37,6 +44,10 @@ from winport.lang import treesitter
 from winport.sources import discover, language_of
 
 WINPORT = [sys.executable, "-m", "winport"]
+# the CLI's processes as a user's: bytecode written and read (PYTHONDONTWRITEBYTECODE dropped)
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+# where the CLI runs: not in this checkout, whose winport/ `python -m` would import before a baseline's
+RUN_IN = tempfile.gettempdir()
 
 
 def timed(fn) -> float:
@@ -80,12 +91,27 @@ def naive(root: Path) -> None:
                 pass
 
 
-def run_cli(*args: str) -> tuple[float, float]:
+def run_cli(*args: str, env: dict | None = None) -> tuple[float, float]:
     """Run the CLI in a new process: (wall seconds, its own peak RSS in MB)."""
     start = time.perf_counter()
-    proc = subprocess.Popen([*WINPORT, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen([*WINPORT, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env=env or ENV, cwd=RUN_IN)
     _, _, usage = os.wait4(proc.pid, 0)
     return time.perf_counter() - start, usage.ru_maxrss / 1024
+
+
+def install_baseline(ref: str, folder: Path) -> dict:
+    """winport at git ``ref`` installed into ``folder`` (no dependencies: this
+    environment's serve it); the environment that runs it instead of this checkout."""
+    repo = Path(__file__).resolve().parents[1]
+    src, site = folder / "src", folder / "site"
+    src.mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", str(repo), "archive", "--format=tar", ref], check=True,
+                             capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(src)], input=archive, check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+                    "--target", str(site), str(src)], check=True, env=ENV)
+    return {**ENV, "PYTHONPATH": str(site)}
 
 
 def stats(values: list[float]) -> tuple[float, float]:
@@ -113,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--no-naive", action="store_true", help="skip the parse-everything baseline (minutes)")
     ap.add_argument("--out", default="docs/performance.md")
+    ap.add_argument("--baseline", metavar="REF", help="also time `winport rewrite` of this git commit (say HEAD~1)")
     ap.add_argument("--floor", nargs=2, metavar=("ROOT", "CHANGED_JSON"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.floor:  # the floor's own process
@@ -121,18 +148,26 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = []
     with tempfile.TemporaryDirectory(prefix="winport-bench-") as tmp:
+        baseline = install_baseline(args.baseline, Path(tmp) / "baseline") if args.baseline else None
         for version in args.releases:
             pristine = Path(tmp) / f"vllm-{version}"
             fetch(version, pristine)
             work = Path(tmp) / "work"
-            shutil.copytree(pristine, work, symlinks=True)
             report = Path(tmp) / "r.json"
-            subprocess.run([*WINPORT, "rewrite", "--json", str(report), str(work)], capture_output=True)
+            for env in filter(None, (baseline, ENV)):  # the first runs: bytecode, and what the port changes
+                shutil.copytree(pristine, work, symlinks=True)
+                subprocess.run([*WINPORT, "rewrite", "--no-cache", "--json", str(report), str(work)],
+                               capture_output=True, env=env, cwd=RUN_IN)
+                shutil.rmtree(work)
             changed = json.loads(report.read_text())["changed"]
-            shutil.rmtree(work)
-            m: dict[str, list[float]] = {k: [] for k in ("floor", "floor_in", "rewrite", "again", "cached", "check")}
+            m: dict[str, list[float]] = {k: [] for k in ("floor", "floor_in", "rewrite", "again", "cached", "check",
+                                                         "baseline")}
             rss: dict[str, float] = {}
             for _ in range(args.repeat):
+                if baseline:
+                    shutil.copytree(pristine, work, symlinks=True)
+                    m["baseline"].append(run_cli("rewrite", str(work), env=baseline)[0])
+                    shutil.rmtree(work)
                 shutil.copytree(pristine, work, symlinks=True)
                 m["floor"].append(floor_process(work, changed))
                 m["floor_in"].append(timed(lambda: floor(work, changed)))
@@ -168,10 +203,18 @@ def main(argv: list[str] | None = None) -> int:
         nv = f"{r['naive']:.1f}" if r["naive"] else "-"
         speed = f"{r['naive'] / rw[0]:.0f}x" if r["naive"] else "-"
         lines.append(f"| {r['version']} | {r['files']} | {r['mb']:.1f} | {r['changed']} | {fl[0]:.2f} / {fl[1]:.2f} | "
-                     f"{fi[0]:.2f} / {fi[1]:.2f} | {rw[0]:.2f} / {rw[1]:.2f} | {rw[0] / fl[0]:.1f}x | "
+                     f"{fi[0]:.2f} / {fi[1]:.2f} | {rw[0]:.2f} / {rw[1]:.2f} | {rw[0] / fl[0]:.2f}x | "
                      f"{ag[0]:.2f} / {ag[1]:.2f} | {ca[0]:.2f} / {ca[1]:.2f} | "
                      f"{ck[0]:.2f} / {ck[1]:.2f} | {nv} | {speed} | "
                      f"{r['rss']['rewrite']:.0f} / {r['rss']['again']:.0f} / {r['rss']['check']:.0f} |")
+    if args.baseline:
+        lines += ["", f"Side by side in the same rounds: `winport rewrite` of `{args.baseline}` "
+                      f"({_describe(args.baseline)}) and of this checkout, on fresh trees, against the same floor.", "",
+                  "| release | floor | rewrite, baseline | baseline / floor | rewrite, this checkout | this / floor |",
+                  "|---|---|---|---|---|---|"]
+        for r in rows:
+            fl, bl, rw = (min(r["m"][k]) for k in ("floor", "baseline", "rewrite"))
+            lines.append(f"| {r['version']} | {fl:.2f} | {bl:.2f} | {bl / fl:.2f}x | {rw:.2f} | {rw / fl:.2f}x |")
     lines += ["", "## Targets", "", "| measure | release | target | measured (min) | met |", "|---|---|---|---|---|"]
     for measure, by_release in TARGETS.items():
         for r in rows:
@@ -182,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
                              f"{'yes' if got <= goal else 'no'} |")
     for r in rows:
         fl = min(r["m"]["floor"])
-        lines.append(f"| rewrite / floor | {r['version']} | <= {FLOOR_RATIO}x | {min(r['m']['rewrite']) / fl:.1f}x | "
+        lines.append(f"| rewrite / floor | {r['version']} | <= {FLOOR_RATIO}x | {min(r['m']['rewrite']) / fl:.2f}x | "
                      f"{'yes' if min(r['m']['rewrite']) <= FLOOR_RATIO * fl else 'no'} |")
     peak = max(v for r in rows for v in r["rss"].values())
     lines.append(f"| peak RSS | all | <= 300 MB | {peak:.0f} MB | {'yes' if peak <= 300 else 'no'} |")
@@ -202,6 +245,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 NOTES = "<!-- notes: kept by bench/bench.py -->"
+
+
+def _describe(ref: str) -> str:
+    repo = Path(__file__).resolve().parents[1]
+    out = subprocess.run(["git", "-C", str(repo), "log", "-1", "--format=%h", ref], capture_output=True, text=True)
+    return out.stdout.strip() or "?"
 
 
 if __name__ == "__main__":

@@ -155,3 +155,29 @@ def test_edits_of_two_transforms_compose_in_run_order(data):
     moved = [Edit(shift(e.start), shift(e.start) + (e.end - e.start), e.text)
              for e in sorted(second, key=lambda e: (e.start, e.end))]
     assert apply_edits(body, first + second) == apply_edits(apply_edits(body, first), moved)
+
+
+_LINES = st.lists(st.sampled_from([b"", b"a", b"b", b"x = 1", b"import sys", b"if x:"]), max_size=25)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_LINES, _LINES)
+def test_line_map_names_a_line_of_the_original_for_every_line(old_lines, new_lines):
+    """Sites name lines of the file as it was: every line of the rewrite maps to one, in
+    order; the lines before the first change and after the last are themselves, and a
+    line mapped to a different text can only be one inserted or changed."""
+    from winport.pipeline import _line_map
+
+    old, new = b"\n".join(old_lines), b"\n".join(new_lines)
+    a, b = old.splitlines(), new.splitlines()
+    out = _line_map(old, new)
+    assert sorted(out) == list(range(1, len(b) + 1))
+    assert all(1 <= line <= max(len(a), 1) for line in out.values())
+    assert [out[j] for j in sorted(out)] == sorted(out.values())  # in order
+    head = next((i for i in range(min(len(a), len(b))) if a[i] != b[i]), min(len(a), len(b)))
+    assert all(out[j] == j for j in range(1, head + 1))
+    tail = next((i for i in range(min(len(a), len(b)) - head) if a[-1 - i] != b[-1 - i]),
+                min(len(a), len(b)) - head)
+    assert all(out[len(b) - i] == len(a) - i for i in range(tail))
+    if a == b:
+        assert out == {j: j for j in range(1, len(b) + 1)}

@@ -287,7 +287,8 @@ def _process(work: list[FileWork], planner: _Plans, plans: dict, workers: "_Work
     plan little) start in the workers, some during the scan, while the parent
     plans the rest; the parent, which holds the plans' parse trees and compiled
     queries, then takes the tasks no worker has started yet, smallest first, while
-    the workers go from the biggest. A file a later plan gave more transforms runs
+    the workers go from the biggest (of the files the plans did not parse: the parent
+    holds those trees, and takes them). A file a later plan gave more transforms runs
     again, with all of them."""
     python = [t for t in planner.transforms if t.language.startswith("python")]
     others = [t for t in planner.transforms if t not in python]
@@ -302,7 +303,8 @@ def _process(work: list[FileWork], planner: _Plans, plans: dict, workers: "_Work
     planner.run(others, plans)
     submitted = {id(w): n for w, n, _ in workers.tasks}
     tasks = [task for task in workers.tasks if task[1] == len(task[0].transforms)]
-    for w in sorted(work, key=_weight):
+    # files the plans parsed here go last: the parent, which holds their trees, takes them
+    for w in sorted(work, key=lambda w: (treesitter.holds(w.source.body), _weight(w))):
         if submitted.get(id(w)) != len(w.transforms):
             tasks.append(workers.submit(w, plans))
     done = [process_file(w, plans) for w, _, future in reversed(tasks) if future.cancel()]
@@ -756,10 +758,16 @@ def _run_ast(language, source, group, plans, results, lines=None) -> bytes:
 def _line_map(old: bytes, new: bytes) -> dict[int, int]:
     """1-based line of ``new`` -> the line of ``old`` it is, or where it was inserted."""
     a, b = old.splitlines(), new.splitlines()
-    out: dict[int, int] = {}
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+    # the lines before the first difference and after the last are the same lines
+    shortest = min(len(a), len(b))
+    head = next((i for i in range(shortest) if a[i] != b[i]), shortest)
+    tail = next((i for i in range(shortest - head) if a[-1 - i] != b[-1 - i]), shortest - head)
+    out = {line: line for line in range(1, head + 1)}
+    out.update({len(b) - i: len(a) - i for i in range(tail)})
+    middle = difflib.SequenceMatcher(None, a[head:len(a) - tail], b[head:len(b) - tail], autojunk=False)
+    for tag, i1, i2, j1, j2 in middle.get_opcodes():
         for k in range(j2 - j1):
-            out[j1 + k + 1] = (i1 + k + 1) if tag == "equal" else min(i1 + 1, len(a))
+            out[head + j1 + k + 1] = (head + i1 + k + 1) if tag == "equal" else max(min(head + i1 + 1, len(a)), 1)
     return out
 
 

@@ -111,11 +111,17 @@ class PathMatcher:
     """Include globs minus exclude globs, matched on '/'-separated relative paths."""
 
     def __init__(self, include: tuple[str, ...], exclude: tuple[str, ...] = ()):
-        self._inc = [glob_to_regex(g) for g in include]
-        self._exc = [glob_to_regex(g) for g in exclude]
+        self._inc = _either(include)
+        self._exc = _either(exclude)
 
     def __call__(self, path: str) -> bool:
-        return any(r.match(path) for r in self._inc) and not any(r.match(path) for r in self._exc)
+        return self._inc is not None and self._inc.match(path) is not None and \
+            (self._exc is None or self._exc.match(path) is None)
+
+
+def _either(globs: tuple[str, ...]) -> "re.Pattern[str] | None":
+    """One expression that matches where any of ``globs`` does (None: no glob)."""
+    return re.compile("|".join(f"(?:{glob_to_regex(g).pattern})" for g in globs)) if globs else None
 
 
 def discover(root: str) -> Iterator[str]:

@@ -35,7 +35,15 @@ def without_comments(data: bytes) -> bytes:
     literal is returned as it is: its delimiters could hide a quote."""
     if b'R"' in data:
         return data
-    return _LITERAL_OR_COMMENT.sub(lambda m: m.group(0) if m.group(0)[:1] in b"\"'" else b" ", data)
+    last = _LAST_WITHOUT_COMMENTS
+    if last and last[0] is data:  # the scan asks once per transform that triggers in code
+        return last[1]
+    out = _LITERAL_OR_COMMENT.sub(lambda m: m.group(0) if m.group(0)[:1] in b"\"'" else b" ", data)
+    _LAST_WITHOUT_COMMENTS[:] = [data, out]
+    return out
+
+
+_LAST_WITHOUT_COMMENTS: list[bytes] = []  # the last file's bytes and its answer
 
 
 def blank_literals(data: bytes) -> bytes:

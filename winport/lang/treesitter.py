@@ -61,6 +61,11 @@ def _point(data: bytes, offset: int) -> tuple[int, int]:
     return data.count(b"\n", 0, offset), offset - (data.rfind(b"\n", 0, offset) + 1)
 
 
+def holds(source: bytes) -> bool:
+    """Whether this process parsed ``source`` in this run (with any grammar)."""
+    return any((name, source) in _PARSED for name in ("cpp", "cmake"))
+
+
 def forget() -> None:
     """Drop the parse cache (the pipeline does at the end of a run)."""
     _PARSED.clear()
