@@ -2,8 +2,9 @@
 
 For each reference release with an import environment (tools/import_env.py: the
 release's requirements/common.txt and CPU PyTorch, kept in winport's cache), every
-module under vllm/ that the port changed is imported in a fresh interpreter from
-the pristine tree and from the ported tree (tools/import_check.py):
+module under vllm/ that the port changed is imported in a fresh process (a child forked
+from a server that has imported PyTorch) from the pristine tree and from the ported
+tree (tools/import_check.py):
 
 - on Linux, a module must import after the port whenever it did before, and fail
   the same way when it did not: the port may not break an import;

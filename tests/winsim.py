@@ -31,6 +31,9 @@ As a script, in a fresh interpreter for each call::
 
     python tests/winsim.py [--windows] [--stub-missing] [--own PACKAGE] ROOT MODULE_OR_FILE
 
+or, for many calls, ``python tests/winsim.py --serve torch``: one process that imports
+PyTorch once and forks a fresh child for each call it reads on stdin (:func:`serve`).
+
 imports the module (a dotted name, with ROOT first on ``sys.path``) or executes a
 file of ROOT as a module, and prints one JSON line: ``{"ok": true}`` or the
 exception's type and message. ``--then CODE`` runs CODE in the module's namespace
@@ -407,5 +410,62 @@ def main(argv: list[str]) -> int:
     return 0
 
 
+def serve(preload: list[str]) -> int:
+    """``--serve``: import the third-party packages ``preload`` names (under the real
+    platform, as an import of the tree's modules would), then for each request line on
+    stdin (JSON: ``{"argv": [...], "cwd": DIR, "timeout": SECONDS}``) fork a child that
+    runs :func:`main` on ``argv`` in ``cwd`` as a fresh interpreter would, and answer one
+    JSON line: ``{"stdout": ..., "stderr": ..., "rc": ...}`` (rc None: killed at the
+    timeout). Each import starts from the same state, without paying for PyTorch's
+    import again: most of the cost of importing a vLLM module."""
+    import os
+    import signal
+    import tempfile
+    import time
+
+    for name in preload:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - not there: the children import what they find
+            pass
+    for line in sys.stdin:
+        request = json.loads(line)
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            sys.stdout.flush()
+            pid = os.fork()
+            if pid == 0:  # the child: a fresh import of one module
+                os.dup2(out.fileno(), 1)
+                os.dup2(err.fileno(), 2)
+                code = 1
+                try:
+                    os.chdir(request["cwd"])
+                    code = main(request["argv"])
+                finally:
+                    sys.stdout.flush()
+                    sys.stderr.flush()
+                    os._exit(code)
+            deadline = time.monotonic() + request.get("timeout", 300)
+            rc = None
+            while True:
+                done, status = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    rc = os.waitstatus_to_exitcode(status)
+                    break
+                if time.monotonic() > deadline:
+                    os.kill(pid, signal.SIGKILL)
+                    os.waitpid(pid, 0)
+                    break
+                time.sleep(0.01)
+            out.seek(0)
+            err.seek(0)
+            answer = {"stdout": out.read().decode("utf-8", "replace"),
+                      "stderr": err.read().decode("utf-8", "replace")[-2000:], "rc": rc}
+        sys.stdout.write(json.dumps(answer) + "\n")
+        sys.stdout.flush()
+    return 0
+
+
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--serve"]:
+        sys.exit(serve(sys.argv[2:]))
     sys.exit(main(sys.argv[1:]))

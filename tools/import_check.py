@@ -1,6 +1,9 @@
-"""Import, each in a fresh interpreter, every vLLM module a port changed: from the
+"""Import, each in a fresh process, every vLLM module a port changed: from the
 pristine tree and from the ported one on Linux, and from the ported one under the
-simulated Windows standard library (tests/winsim.py).
+simulated Windows standard library (tests/winsim.py). Each process is a child forked
+from a server that has imported PyTorch (``winsim.py --serve``), under the real
+platform as any import of a vLLM module would: what each import costs beyond that is
+vLLM's own.
 
     python tools/import_check.py --python ENV/bin/python PRISTINE PORTED
 
@@ -21,6 +24,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 WINSIM = Path(__file__).resolve().parents[1] / "tests" / "winsim.py"
@@ -40,18 +44,56 @@ def changed_modules(pristine: Path, ported: Path) -> list[str]:
     return out
 
 
-def load(python: str, root: Path, module: str, windows: bool) -> dict:
+ENV = {"PYTHONDONTWRITEBYTECODE": "1", "VLLM_LOGGING_LEVEL": "ERROR"}
+PRELOAD = ("torch",)  # third-party, imported alike by every module's check: once per server
+TIMEOUT = 300
+
+
+class Server:
+    """One ``winsim.py --serve`` process of ``python``: each :meth:`run` is a fresh
+    child forked from it, with PyTorch already imported."""
+
+    def __init__(self, python: str):
+        self.proc = subprocess.Popen([python, str(WINSIM), "--serve", *PRELOAD], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True, env={**os.environ, **ENV})
+
+    def run(self, args: list[str], cwd: Path) -> tuple[str, str, int | None]:
+        """(stdout, stderr, exit code or None at the timeout) of winsim's ``main(args)``."""
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(json.dumps({"argv": args, "cwd": str(cwd), "timeout": TIMEOUT}) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"winsim --serve stopped (exit {self.proc.wait()})")
+        answer = json.loads(line)
+        return answer["stdout"], answer["stderr"], answer["rc"]
+
+    def close(self) -> None:
+        if self.proc.stdin:
+            self.proc.stdin.close()
+        self.proc.wait()
+
+
+def load(python: str, root: Path, module: str, windows: bool, server: Server | None = None) -> dict:
     """winsim's verdict on importing ``module`` from ``root`` (paths in the message
-    made relative, so the two trees' messages compare)."""
-    args = [python, str(WINSIM), *(["--windows"] if windows else []), str(root), module]
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "VLLM_LOGGING_LEVEL": "ERROR"}
-    try:
-        out = subprocess.run(args, capture_output=True, text=True, timeout=300, cwd=root, env=env)
-    except subprocess.TimeoutExpired:
-        return {"ok": False, "error": "Timeout", "message": "no answer in 300 s", "where": ""}
-    lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
+    made relative, so the two trees' messages compare): in a fresh interpreter, or in a
+    fresh child of ``server``."""
+    args = [*(["--windows"] if windows else []), str(root), module]
+    if server is not None:
+        stdout, stderr, rc = server.run(args, root)
+    else:
+        try:
+            out = subprocess.run([python, str(WINSIM), *args], capture_output=True, text=True, timeout=TIMEOUT,
+                                 cwd=root, env={**os.environ, **ENV})
+        except subprocess.TimeoutExpired:
+            rc = None
+        else:
+            stdout, stderr, rc = out.stdout, out.stderr, out.returncode
+    if rc is None:
+        return {"ok": False, "error": "Timeout", "message": f"no answer in {TIMEOUT} s", "where": ""}
+    lines = [ln for ln in stdout.splitlines() if ln.startswith("{")]
     if not lines:
-        return {"ok": False, "error": "Crash", "message": out.stderr[-500:], "where": ""}
+        return {"ok": False, "error": "Crash", "message": stderr[-500:], "where": ""}
     result = json.loads(lines[-1])
     for key in ("message", "where"):
         result[key] = result.get(key, "").replace(str(root) + os.sep, "")
@@ -69,11 +111,23 @@ def check(python: str, pristine: Path, ported: Path, modules: list[str] | None =
     runs = [(m, "pristine", pristine, False) for m in modules] + [(m, "ported", ported, False) for m in modules] + \
         [(m, "windows", ported, True) for m in modules if m in windows]
     results: dict[str, dict] = {m: {"pristine": None, "ported": None, "windows": None} for m in modules}
-    with cf.ThreadPoolExecutor(jobs) as pool:
-        futures = {pool.submit(load, python, root, m, win): (m, kind) for m, kind, root, win in runs}
-        for future in cf.as_completed(futures):
-            m, kind = futures[future]
-            results[m][kind] = future.result()
+    local, servers = threading.local(), []
+
+    def one(m: str, root: Path, win: bool) -> dict:
+        if not hasattr(local, "server"):  # one server per thread, started with its first import
+            local.server = Server(python)
+            servers.append(local.server)
+        return load(python, root, m, win, local.server)
+
+    try:
+        with cf.ThreadPoolExecutor(jobs) as pool:
+            futures = {pool.submit(one, m, root, win): (m, kind) for m, kind, root, win in runs}
+            for future in cf.as_completed(futures):
+                m, kind = futures[future]
+                results[m][kind] = future.result()
+    finally:
+        for server in servers:
+            server.close()
     return results
 
 
