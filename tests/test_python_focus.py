@@ -188,3 +188,121 @@ def test_positions_per_element_equal_the_whole_module(anchors, monkeypatch):
         assert position(node) == (rng.start.line, rng.start.column + 1), type(node).__name__
         checked += 1
     assert checked > 30
+
+
+# -- inside blocks (anchors_in_blocks) ---------------------------------------------------
+BLOCKS = b'''import os
+
+
+def anchored(x):
+    a = 1; b = 2
+    os.fork()
+    if x:
+        c = 3
+        os.fork()
+    elif x > 1:
+        d = 4
+    else:
+        e = 5
+        os.fork()
+    for i in range(3):
+        f = 6
+    else:
+        os.fork()
+    try:
+        g = 7
+    except OSError:
+        os.fork()
+    else:
+        h = 8
+    finally:
+        os.fork()
+    while x:
+        j = 9
+    with open(x) as fh:
+        k = 10
+        if x: os.fork()
+    match x:
+        case 1:
+            m = 11
+        case _:
+            os.fork()
+
+    def inner():
+        n = 12
+
+    class Inner:
+        o = 13
+        p = os.fork()
+    return os.fork()
+
+
+def other():
+    q = 14
+'''
+
+
+class Targets(cst.CSTVisitor):
+    """The names assigned in the statements a visit enters, and the ``if``s it enters."""
+
+    def __init__(self):
+        self.seen: list[str] = []
+
+    def visit_AssignTarget(self, node):
+        self.seen.append(node.target.value)
+
+    def visit_If(self, node):
+        self.seen.append("if")
+
+    def visit_FunctionDef(self, node):
+        self.seen.append(node.name.value)
+
+
+def test_blocks_skip_their_statements_without_an_anchor():
+    module = cst.parse_module(BLOCKS)
+    spans = statement_spans(BLOCKS)
+    seen = Targets()
+    focus(module, re.compile(rb"fork"), spans, blocks=True).visit(seen)
+    # every if is entered (it may end its block on Windows), none of its statements without an anchor;
+    # `a = 1; b = 2` is one statement without the anchor; `inner` holds none; `Inner` holds one in `p`
+    assert seen.seen == ["anchored", "if", "if", "if", "p"]
+    whole = Targets()
+    focus(module, re.compile(rb"fork"), spans).visit(whole)
+    assert whole.seen == ["anchored", "a", "b", "if", "c", "if", "d", "e", "f", "g", "h", "j", "k", "if", "m",
+                          "inner", "n", "o", "p"]
+
+
+def test_blocks_leave_skipped_statements_unchanged():
+    class Renumber(cst.CSTTransformer):
+        def leave_Integer(self, original, updated):
+            return updated.with_changes(value="0")
+
+        def leave_Name(self, original, updated):
+            return updated.with_changes(value="spawn") if updated.value == "fork" else updated
+
+    module = cst.parse_module(BLOCKS)
+    out = focus(module, re.compile(rb"fork"), statement_spans(BLOCKS), blocks=True).visit(Renumber()).code
+    # the anchored statements changed, and the headers of the statements it entered (the ifs, the for
+    # and match holding an anchor); no statement without an anchor in their blocks
+    want = BLOCKS.decode().replace("fork", "spawn")
+    for entered, changed in [("elif x > 1", "elif x > 0"), ("range(3)", "range(0)"), ("case 1:", "case 0:")]:
+        want = want.replace(entered, changed)
+    assert out == want
+
+
+def test_blocks_that_do_not_line_up_with_ast_are_visited_whole():
+    other = BLOCKS.replace(b"        f = 6\n", b"        f = 6\n        f2 = 6\n")  # one statement more
+    seen = Targets()
+    focus(cst.parse_module(BLOCKS), re.compile(rb"fork"), statement_spans(other), blocks=True).visit(seen)
+    assert "f" in seen.seen and "c" not in seen.seen  # the for statement's block whole, the others focused
+
+
+def test_block_focus_keeps_positions():
+    module = cst.parse_module(BLOCKS)
+    whole = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    wrapper = focus(module, re.compile(rb"fork"), statement_spans(BLOCKS), blocks=True)
+    position = node_positions(wrapper)
+    calls = match.findall(module, match.Call())
+    assert len(calls) == 12
+    for call in calls:
+        assert position(call) == (whole[call].start.line, whole[call].start.column + 1)

@@ -641,7 +641,7 @@ def _run_python_partial(source, group, plans, results, spans=None, lines=None) -
         rest: list[Transform] = []
         for i, t in enumerate(todo):
             def rewrite(ctx: Context, t=t):
-                wrapper = focus(part.module, t.anchor_re(), part.spans)
+                wrapper = focus(part.module, t.anchor_re(), part.spans, t.anchors_in_blocks)
                 ctx.node_position = node_positions(wrapper, positions, part.line_of)
                 token = part.active()
                 try:
@@ -685,7 +685,7 @@ def _run_python_whole(source, group, plans, results, spans=None, lines=None) -> 
             spans = statement_spans(code)
 
         def rewrite(ctx: Context, t=t):
-            wrapper = focus(module, t.anchor_re(), spans)
+            wrapper = focus(module, t.anchor_re(), spans, t.anchors_in_blocks)
             ctx.node_position = node_positions(wrapper, positions)
             return _checked(t, t.rewrite(wrapper, ctx))
 

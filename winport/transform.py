@@ -391,6 +391,14 @@ class PythonTransform(Transform):
     #: ``imports_module`` still answer for the whole file). Statements holding
     #: "winport" (the transform's own marks) are always visited.
     anchors: ClassVar[tuple[str, ...] | None] = None
+    #: With ``anchors``: True when an anchor also occurs in every statement inside a
+    #: block (a function's body, a loop's, a branch of an ``if`` or a ``try``, at any
+    #: depth) that the transform must visit. The visit then skips the others there as
+    #: it skips top-level statements, and transformers that note things in statements
+    #: without an anchor (a variable assigned in one, read in another) must leave this
+    #: False. An ``if`` statement is always entered: it may end its block on Windows,
+    #: which guards the rest (:class:`~winport.lang.python.GuardAwareTransformer`).
+    anchors_in_blocks: ClassVar[bool] = False
 
     @classmethod
     @functools.cache

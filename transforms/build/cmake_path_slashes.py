@@ -46,6 +46,7 @@ class CMakePathSlashes(PythonTransform):
     globs = ("setup.py",)
     triggers = ('"cmake"', "'cmake'")
     anchors = ("cmake",)
+    anchors_in_blocks = True
     expects = 'a `["cmake", ...]` command line in setup.py'
 
     def rewrite(self, wrapper, ctx: Context) -> cst.Module:

@@ -42,6 +42,7 @@ class FlashAttnFiles(PythonTransform):
     globs = ("setup.py",)
     triggers = ("glob",)
     anchors = ("glob", "split")
+    anchors_in_blocks = True
 
     def rewrite(self, wrapper, ctx: Context) -> cst.Module:
         module = wrapper.visit(_Normalise(ctx))

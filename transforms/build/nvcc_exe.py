@@ -38,6 +38,7 @@ class NvccExe(PythonTransform):
     globs = ("setup.py",)
     triggers = ("/bin/nvcc",)
     anchors = ("nvcc", SUFFIX)
+    anchors_in_blocks = True
     expects = "setup.py's path to nvcc (`.../bin/nvcc`)"
 
     def rewrite(self, wrapper, ctx: Context) -> cst.Module:

@@ -43,6 +43,7 @@ class PydExtensions(PythonTransform):
     globs = ("setup.py",)
     triggers = ("*.so", "\\.so$")
     anchors = (".so",)
+    anchors_in_blocks = True
 
     def rewrite(self, wrapper, ctx: Context) -> cst.Module:
         module = wrapper.visit(_Patterns(ctx))

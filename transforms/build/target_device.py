@@ -35,6 +35,7 @@ class TargetDevice(PythonTransform):
     globs = ("setup.py",)
     triggers = ("VLLM_TARGET_DEVICE",)
     anchors = ("VLLM_TARGET_DEVICE",)
+    anchors_in_blocks = True
     expects = 'setup.py\'s platform branch that sets VLLM_TARGET_DEVICE = "empty"'
 
     def rewrite(self, wrapper, ctx: Context) -> cst.Module:

@@ -56,6 +56,7 @@ class WindowsExtensions(PythonTransform):
     globs = ("setup.py",)
     triggers = ("ext_modules",)
     anchors = ("ext_modules",)  # the setup(...) call names it; the block winport wrote holds "winport"
+    anchors_in_blocks = True
     expects = "setup.py's setup(..., ext_modules=...) call"
 
     def rewrite(self, wrapper, ctx: Context) -> cst.Module:

@@ -38,6 +38,7 @@ class FlatKernelSelector(PythonTransform):
     globs = ("csrc/**/*.py",)
     triggers = ('"else if (', "'else if (", 'f"else if (', "f'else if (")
     anchors = ("else if",)
+    anchors_in_blocks = True
 
     def rewrite(self, wrapper, ctx: Context) -> cst.Module:
         return wrapper.visit(_Flatten(ctx))

@@ -57,6 +57,7 @@ class AttentionBackend(PythonTransform):
     globs = ("vllm/platforms/**/*.py",)
     triggers = ("PlatformEnum.CUDA",)
     anchors = ("AttentionBackendEnum",)
+    anchors_in_blocks = True
     expects = "the CUDA platform's backend priority function"
 
     def rewrite(self, wrapper, ctx: Context) -> cst.Module:

@@ -36,6 +36,7 @@ class BinaryOpen(PythonTransform):
     summary = 'os.open(path, flags) -> flags | getattr(os, "O_BINARY", 0): raw bytes on Windows too'
     triggers = ("os.open(",)
     anchors = ("os.open(",)
+    anchors_in_blocks = True
 
     def rewrite(self, wrapper, ctx: Context) -> cst.Module:
         return wrapper.visit(_Flags(ctx))

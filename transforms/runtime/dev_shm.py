@@ -57,6 +57,7 @@ class DevShm(PythonTransform):
     summary = "`/dev/shm` paths -> the temporary folder on Windows (`_WINPORT_SHM_DIR`), /dev/shm elsewhere"
     triggers = ('"/dev/shm', "'/dev/shm", 'f"/dev/shm', "f'/dev/shm")
     anchors = (SHM, NAME)
+    anchors_in_blocks = True
 
     def rewrite(self, wrapper, ctx: Context) -> cst.Module:
         paths = _Paths(ctx)

@@ -66,6 +66,7 @@ class FakeCpuBackend(PythonTransform):
     summary = '`_get_cpu_backend()`: "fake" (FileStore, one process) instead of gloo on Windows'
     triggers = ('"gloo"', "'gloo'", f"def {INIT}")
     anchors = ("gloo", INIT, HELPER)
+    anchors_in_blocks = True
     expects = f"a module that defines {INIT}()"
 
     def plan(self, tree) -> str | None:

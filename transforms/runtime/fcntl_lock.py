@@ -79,6 +79,7 @@ class FcntlLock(PythonTransform):
     summary = "guarded `import fcntl` with an msvcrt.locking() stand-in for flock/lockf on Windows"
     triggers = ("import fcntl",)
     anchors = ("fcntl",)
+    anchors_in_blocks = True
 
     def rewrite(self, wrapper, ctx: Context) -> cst.Module:
         module = wrapper.visit(_Guard(ctx))

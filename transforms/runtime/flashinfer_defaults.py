@@ -37,6 +37,7 @@ class FlashInferDefaults(PythonTransform):
     globs = ("vllm/envs.py",)
     triggers = ("FLASHINFER",)
     anchors = ("FLASHINFER",)
+    anchors_in_blocks = True
 
     def rewrite(self, wrapper: PythonDocument, ctx: Context) -> cst.Module:
         module = wrapper.visit(_Defaults(ctx))

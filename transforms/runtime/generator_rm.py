@@ -41,6 +41,7 @@ class GeneratorRm(PythonTransform):
     globs = ("csrc/**/*.py",)
     triggers = ('"rm"', "'rm'")
     anchors = ('"rm"', "'rm'", "os.remove")
+    anchors_in_blocks = True
 
     def rewrite(self, wrapper, ctx: Context) -> cst.Module:
         module = wrapper.visit(_Remove(ctx))

@@ -44,6 +44,7 @@ class HostPointerKernels(PythonTransform):
     summary = "KV-offload loads through a kernel that reads host pointers -> the copy engine path on Windows"
     triggers = (COPY,)
     anchors = ("HAS_TRITON",)
+    anchors_in_blocks = True
 
     def rewrite(self, wrapper: PythonDocument, ctx: Context) -> cst.Module:
         selections = _Selections(ctx)

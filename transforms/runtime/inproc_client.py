@@ -35,6 +35,7 @@ class InprocEngineClient(PythonTransform):
     summary = "the sync engine client is InprocClient on Windows (SyncMPClient cannot pickle sockets)"
     triggers = ("SyncMPClient(",)
     anchors = ("SyncMPClient", "InprocClient")
+    anchors_in_blocks = True
     expects = "the function that returns SyncMPClient(...) (EngineCoreClient.make_client)"
 
     def rewrite(self, wrapper, ctx: Context) -> cst.Module:

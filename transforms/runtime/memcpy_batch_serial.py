@@ -68,6 +68,7 @@ class MemcpyBatchSerial(PythonTransform):
     summary = "cuMemcpyBatchAsync resolved at run time -> one cuMemcpyAsync per copy on Windows"
     triggers = ("cuMemcpyBatchAsync",)
     anchors = ("cuGetProcAddress", NAME)
+    anchors_in_blocks = True
 
     def rewrite(self, wrapper: PythonDocument, ctx: Context) -> cst.Module:
         resolvers = _Resolvers(ctx)

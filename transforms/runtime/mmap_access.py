@@ -53,6 +53,7 @@ class MmapAccess(PythonTransform):
     summary = "`mmap.mmap(..., flags=, prot=)` -> `access=` on Windows; `madvise` only where it exists"
     triggers = ("MAP_SHARED", "MAP_PRIVATE", "PROT_READ", "PROT_WRITE", ".madvise(")
     anchors = ("mmap", "madvise")
+    anchors_in_blocks = True
 
     def rewrite(self, wrapper: PythonDocument, ctx: Context) -> cst.Module:
         aliases = module_aliases(wrapper.module, "mmap")

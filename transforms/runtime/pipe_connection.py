@@ -43,6 +43,7 @@ class PipeConnection(PythonTransform):
     summary = "`isinstance(x, Connection)` also accepts Windows' `PipeConnection`"
     triggers = ("multiprocessing.connection",)
     anchors = ("Connection", "isinstance", NAME)
+    anchors_in_blocks = True
 
     def rewrite(self, wrapper, ctx: Context) -> cst.Module:
         alias = _connection_alias(wrapper.module)

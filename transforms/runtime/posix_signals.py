@@ -101,6 +101,7 @@ class PosixSignals(PythonTransform):
     triggers = ("signal.SIGKILL", *(f"signal.{name}" for name in sorted(MISSING)), "add_signal_handler",
                 "remove_signal_handler", "os.killpg(")
     anchors = ("SIGKILL", *sorted(MISSING), "signal_handler", "killpg")
+    anchors_in_blocks = True
 
     def rewrite(self, wrapper, ctx: Context) -> cst.Module:
         visitor = _Signals(ctx)

@@ -51,6 +51,7 @@ class PosixSyscalls(PythonTransform):
     summary = "os.sched_yield/sched_getaffinity/getuid... get a Windows answer (time.sleep(0), the CPU count, 0)"
     triggers = tuple(f"os.{call}(" for call in WINDOWS)
     anchors = ("sched_", "getuid", "geteuid", "getgid", "getegid")
+    anchors_in_blocks = True
 
     def rewrite(self, wrapper, ctx: Context) -> cst.Module:
         visitor = _Calls(ctx)

@@ -58,6 +58,7 @@ class ProcFiles(PythonTransform):
     summary = "open(\"/proc/...\") reads an empty file on Windows (os.devnull): the code's own not-found answer"
     triggers = ('"/proc', "'/proc", 'f"/proc', "f'/proc")
     anchors = ("/proc",)
+    anchors_in_blocks = True
 
     def rewrite(self, wrapper, ctx: Context) -> cst.Module:
         # first the names an unguarded open() reads (a path kept in a variable or constant)

@@ -37,6 +37,7 @@ class RandintDtype(PythonTransform):
     summary = "`np.random.randint` with 64-bit bounds gets `dtype=np.int64` (32-bit default on Windows, numpy < 2)"
     triggers = ("random.randint",)  # `np.random.randint`, not torch's
     anchors = ("random.randint",)
+    anchors_in_blocks = True
 
     def rewrite(self, wrapper: PythonDocument, ctx: Context) -> cst.Module:
         return wrapper.visit(_Draws(ctx, module_aliases(wrapper.module, "numpy")))

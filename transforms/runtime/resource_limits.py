@@ -57,6 +57,7 @@ class ResourceLimits(PythonTransform):
     summary = "guarded `import resource` with an rlimit stand-in on Windows (no limits to raise there)"
     triggers = ("import resource",)
     anchors = ("resource",)
+    anchors_in_blocks = True
 
     def rewrite(self, wrapper: PythonDocument, ctx: Context) -> cst.Module:
         module = wrapper.visit(_Guard(ctx))

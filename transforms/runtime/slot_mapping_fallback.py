@@ -100,6 +100,7 @@ class SlotMappingFallback(PythonTransform):
     globs = ("vllm/v1/worker/block_table.py", "vllm/v1/worker/gpu/block_table.py")
     triggers = ("_compute_slot_mapping_kernel", "_COMPUTE_SLOT_MAPPING_KERNEL", "_compute_slot_mappings_kernel")
     anchors = ("compute_slot_mapping", "COMPUTE_SLOT_MAPPING", NAME)
+    anchors_in_blocks = True
 
     def rewrite(self, wrapper: PythonDocument, ctx: Context) -> cst.Module:
         module = wrapper.visit(_Launches(ctx, _binds(wrapper.module, "PAD_SLOT_ID")))

@@ -35,6 +35,7 @@ class SoReusePort(PythonTransform):
     summary = 'guard `socket.SO_REUSEPORT` with `hasattr(socket, "SO_REUSEPORT")`'
     triggers = ("SO_REUSEPORT",)
     anchors = ("SO_REUSEPORT",)
+    anchors_in_blocks = True
 
     def rewrite(self, wrapper, ctx: Context) -> cst.Module:
         aliases = module_aliases(wrapper.module, "socket")

@@ -36,6 +36,7 @@ class SpawnContext(PythonTransform):
     summary = 'multiprocessing contexts and start methods are "spawn" on Windows'
     triggers = ("get_context(", "set_start_method(")
     anchors = ("get_context", "set_start_method")
+    anchors_in_blocks = True
     expects = "multiprocessing.get_context() in vllm/ (get_mp_context)"
 
     def rewrite(self, wrapper, ctx: Context) -> cst.Module:

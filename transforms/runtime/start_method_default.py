@@ -37,6 +37,7 @@ class StartMethodDefault(PythonTransform):
     summary = 'start-method settings default to "spawn" on Windows (`VLLM_WORKER_MULTIPROC_METHOD`)'
     triggers = ("MULTIPROC_METHOD", "START_METHOD")
     anchors = ("MULTIPROC_METHOD", "START_METHOD")
+    anchors_in_blocks = True
     expects = "the VLLM_WORKER_MULTIPROC_METHOD setting in vllm/envs.py"
 
     def rewrite(self, wrapper, ctx: Context) -> cst.Module:

@@ -66,6 +66,7 @@ class UvloopWinloop(PythonTransform):
     triggers = ("uvloop",)
     trigger_words = True
     anchors = ("uvloop",)
+    anchors_in_blocks = True
 
     def rewrite(self, wrapper, ctx: Context) -> cst.Module:
         module = wrapper.visit(_Guard(ctx))

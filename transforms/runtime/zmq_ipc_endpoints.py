@@ -64,6 +64,7 @@ class ZmqIpcEndpoints(PythonTransform):
     summary = "ipc:// endpoints built from names -> a loopback TCP port derived from the name on Windows"
     triggers = ('"ipc://', "'ipc://", 'f"ipc://', "f'ipc://")
     anchors = (PREFIX, HELPER)
+    anchors_in_blocks = True
 
     def rewrite(self, wrapper, ctx: Context) -> cst.Module:
         module = wrapper.visit(_Endpoints(ctx))

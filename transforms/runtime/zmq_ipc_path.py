@@ -33,6 +33,7 @@ class ZmqIpcPath(PythonTransform):
     summary = "get_open_zmq_ipc_path() returns tcp://127.0.0.1:<free port> on Windows"
     triggers = (f"def {FUNCTION}",)
     anchors = (FUNCTION, "get_open_port")  # it looks for get_open_port() beside the function
+    anchors_in_blocks = True
     expects = f"the function {FUNCTION}()"
 
     def rewrite(self, wrapper, ctx: Context) -> cst.Module:

@@ -87,7 +87,9 @@ class ZmqSentinels(PythonTransform):
     seed = "P4"
     summary = "zmq.Poller watching process sentinels -> a poller that waits on process handles on Windows"
     triggers = ("zmq.Poller()",)
-    anchors = ("Poller", ".register(", HELPER)  # functions that make a poller or register in one
+    # functions that make a poller or register in one; in them, the statements that bind sentinels
+    anchors = ("Poller", ".register(", "sentinel", HELPER)
+    anchors_in_blocks = True
 
     @classmethod
     def triggered(cls, data: bytes) -> bool:

@@ -139,9 +139,11 @@ class FocusedWrapper(MetadataWrapper):
         return super().visit(visitor)
 
 
-def focus(module: cst.Module, anchors: re.Pattern[bytes] | None, spans: list[Span] | None) -> MetadataWrapper:
+def focus(module: cst.Module, anchors: re.Pattern[bytes] | None, spans: list[Span] | None,
+          blocks: bool = False) -> MetadataWrapper:
     """The wrapper a transform visits: every statement when ``anchors`` is None or the
-    spans do not line up with libcst's statements, else only those whose lines match."""
+    spans do not line up with libcst's statements, else only those whose lines match;
+    with ``blocks``, in the blocks of those too (:func:`_focus_blocks`)."""
     if anchors is None or spans is None or len(spans) != len(module.body):
         return MetadataWrapper(module, unsafe_skip_copy=True)
     skip: set[int] = set()
@@ -158,9 +160,76 @@ def focus(module: cst.Module, anchors: re.Pattern[bytes] | None, spans: list[Spa
                 walk(inner, span.body)
             elif not _focus_elements(stmt, span, anchors, skip, units):
                 units.append(Unit(stmt, span.first - 1 - len(stmt.leading_lines), span.column))
+                if blocks:
+                    _focus_blocks(stmt, span, anchors, skip)
 
     walk(module.body, spans)
     return FocusedWrapper(module, skip, units)
+
+
+def _focus_blocks(stmt: cst.CSTNode, span: Span, anchors: "re.Pattern[bytes]", skip: set[int]) -> None:
+    """In the blocks of a visited compound statement (a function's body, a loop's, the
+    branches of an ``if`` or a ``try``, ...), at any depth, skip the statements in whose
+    lines ``anchors`` do not occur. An ``if`` statement is entered whatever its lines
+    hold: it may end its block on Windows, which guards what follows it
+    (:class:`~winport.lang.python.GuardAwareTransformer`). A block whose statements do
+    not line up with ``ast``'s is visited whole."""
+    if len(span.nodes) != 1:
+        return
+    starts = [0, *(m_.end() for m_ in re.finditer(rb"\n", span.text))]
+    if len(starts) - (1 if span.text.endswith(b"\n") else 0) != span.last - span.first + 1:
+        return
+    starts.append(len(span.text))
+    stack = [(stmt, span.nodes[0])]
+    while stack:
+        node, tree = stack.pop()
+        for block, body in _blocks(node, tree):
+            inner = _spans(body)
+            if len(inner) != len(block.body):
+                continue
+            for child, part in zip(block.body, inner):
+                if isinstance(child, cst.If) or anchors.search(
+                        span.text[starts[part.first - span.first]:starts[part.last - span.first + 1]]):
+                    if len(part.nodes) == 1:
+                        stack.append((child, part.nodes[0]))
+                else:
+                    skip.add(id(child))
+
+
+# libcst's compound statements and the ``ast`` statements they are
+_COMPOUND: dict[type, tuple[type, ...]] = {
+    cst.FunctionDef: (ast.FunctionDef, ast.AsyncFunctionDef), cst.ClassDef: (ast.ClassDef,),
+    cst.If: (ast.If,), cst.For: (ast.For, ast.AsyncFor), cst.While: (ast.While,),
+    cst.With: (ast.With, ast.AsyncWith), cst.Try: (ast.Try,), cst.Match: (ast.Match,),
+    cst.TryStar: tuple(t for t in [getattr(ast, "TryStar", None)] if t),  # Python 3.11+
+}
+
+
+def _blocks(node: cst.CSTNode, tree: ast.AST) -> "list[tuple[cst.IndentedBlock, list[ast.stmt]]]":
+    """The indented blocks of a compound statement, each with the ``ast`` statements in
+    it, in order (one-line bodies such as ``if x: return`` are no blocks to focus)."""
+    if not isinstance(tree, _COMPOUND.get(type(node), ())):
+        return []
+    if isinstance(node, cst.Match):
+        if len(node.cases) != len(tree.cases):  # type: ignore[attr-defined]
+            return []
+        return [(c.body, t.body) for c, t in zip(node.cases, tree.cases)  # type: ignore[attr-defined]
+                if isinstance(c.body, cst.IndentedBlock)]
+    pairs: list = [(node.body, tree.body)]  # type: ignore[attr-defined]
+    if isinstance(node, cst.If):
+        if isinstance(node.orelse, cst.If) and len(tree.orelse) == 1:  # type: ignore[attr-defined]
+            pairs += _blocks(node.orelse, tree.orelse[0])  # type: ignore[attr-defined]
+        elif isinstance(node.orelse, cst.Else):
+            pairs.append((node.orelse.body, tree.orelse))  # type: ignore[attr-defined]
+    elif isinstance(node, (cst.For, cst.While)) and node.orelse is not None:
+        pairs.append((node.orelse.body, tree.orelse))  # type: ignore[attr-defined]
+    elif isinstance(node, (cst.Try, cst.TryStar)):
+        if len(node.handlers) != len(tree.handlers):  # type: ignore[attr-defined]
+            return []
+        pairs += [(h.body, t.body) for h, t in zip(node.handlers, tree.handlers)]  # type: ignore[attr-defined]
+        pairs += [(part.body, body) for part, body in ((node.orelse, tree.orelse), (node.finalbody, tree.finalbody))
+                  if part is not None]  # type: ignore[attr-defined]
+    return [(block, body) for block, body in pairs if isinstance(block, cst.IndentedBlock)]
 
 
 # a dict literal with at least this many elements is focused element by element
