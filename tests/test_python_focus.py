@@ -93,12 +93,16 @@ def test_skipped_statements_come_back_unchanged():
 FIXTURE_PY = sorted(Path(__file__).resolve().parents[1].glob("fixtures/**/*.py"))
 
 
+@pytest.mark.parametrize("blocks", [False, True], ids=["statements", "blocks"])
 @pytest.mark.parametrize("path", FIXTURE_PY + [None], ids=lambda p: "inline" if p is None else p.parent.name)
-def test_positions_per_statement_equal_the_whole_module(path):
+def test_positions_per_statement_equal_the_whole_module(path, blocks):
     code = CODE if path is None else path.read_bytes()
     module = cst.parse_module(code)
     whole = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-    wrapper = focus(module, re.compile(rb"[a-z]"), statement_spans(code))  # every statement visited
+    wrapper = focus(module, re.compile(rb"[a-z]"), statement_spans(code), blocks)  # every statement visited
+    if blocks:  # each node resolved from the innermost statement around it, as during a visit
+        assert any(unit.indents for unit in wrapper.units) or path is not None
+        wrapper.visit(_Asks(node_positions(wrapper), whole))
     position = node_positions(wrapper)
     checked = 0
     for node, rng in whole.items():
@@ -107,6 +111,20 @@ def test_positions_per_statement_equal_the_whole_module(path):
         assert position(node) == (rng.start.line, rng.start.column + 1), (path, type(node).__name__)
         checked += 1
     assert checked > 0 or not code.strip()
+
+
+class _Asks(cst.CSTVisitor):
+    """Asks for the position of every node as the visit enters it, and checks it."""
+
+    def __init__(self, position, whole):
+        super().__init__()
+        self.position, self.whole, self.asked = position, whole, 0
+
+    def on_visit(self, node):
+        if node in self.whole and not isinstance(node, cst.Module):
+            rng = self.whole[node]
+            assert self.position(node) == (rng.start.line, rng.start.column + 1), type(node).__name__
+        return super().on_visit(node)
 
 
 def _settings_module(extra: str = "") -> bytes:
@@ -297,12 +315,24 @@ def test_blocks_that_do_not_line_up_with_ast_are_visited_whole():
     assert "f" in seen.seen and "c" not in seen.seen  # the for statement's block whole, the others focused
 
 
-def test_block_focus_keeps_positions():
+def test_block_focus_keeps_positions(monkeypatch):
+    from winport.lang import partial
+
     module = cst.parse_module(BLOCKS)
     whole = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
     wrapper = focus(module, re.compile(rb"fork"), statement_spans(BLOCKS), blocks=True)
     position = node_positions(wrapper)
-    calls = match.findall(module, match.Call())
-    assert len(calls) == 12
-    for call in calls:
-        assert position(call) == (whole[call].start.line, whole[call].start.column + 1)
+
+    class Calls(cst.CSTVisitor):
+        seen = 0
+
+        def visit_Call(self, node):
+            assert position(node) == (whole[node].start.line, whole[node].start.column + 1)
+            self.seen += 1
+
+    # asked during the visit, each call's position comes from the statement in a block around it,
+    # written alone with its indentation, not from the whole function
+    monkeypatch.setattr(partial, "_positions", lambda module: pytest.fail("a whole statement written"))
+    calls = Calls()
+    wrapper.visit(calls)
+    assert calls.seen == 12

@@ -75,13 +75,15 @@ def _spans(body: list[ast.stmt]) -> list[Span]:
 
 class Unit(NamedTuple):
     """A part of the module a focused visit enters and whose nodes' positions are
-    resolved together: a statement, or one element of a large dict literal."""
+    resolved together: a statement, one element of a large dict literal, or a
+    statement in a block (:func:`_focus_blocks`)."""
 
     node: cst.CSTNode
     line: int  # the file's line before the part's code (its first line - 1)
     column: int  # the column its code starts at
     inline: bool = False  # an element: only its first line starts at ``column``
-    head: str = ""  # an element: its first line in the file from ``column`` on, to check the code against
+    head: str = ""  # an element: its first line in the file from ``column`` on; in a block: its first line
+    indents: "tuple[str, ...] | None" = None  # in a block: the indentation of the blocks it is in
 
 
 class FocusedWrapper(MetadataWrapper):
@@ -149,7 +151,7 @@ def focus(module: cst.Module, anchors: re.Pattern[bytes] | None, spans: list[Spa
     skip: set[int] = set()
     units: list[Unit] = []
 
-    def walk(body, spans: list[Span]) -> None:
+    def walk(body, spans: list[Span], indents: tuple[str, ...]) -> None:
         for stmt, span in zip(body, spans):
             if not anchors.search(span.text):
                 skip.add(id(stmt))
@@ -157,43 +159,56 @@ def focus(module: cst.Module, anchors: re.Pattern[bytes] | None, spans: list[Spa
             inner = stmt.body.body if isinstance(stmt, cst.ClassDef) and isinstance(stmt.body, cst.IndentedBlock) \
                 else None
             if span.body is not None and inner is not None and len(inner) == len(span.body):
-                walk(inner, span.body)
+                walk(inner, span.body, (*indents, _indent(stmt.body, module)))
             elif not _focus_elements(stmt, span, anchors, skip, units):
                 units.append(Unit(stmt, span.first - 1 - len(stmt.leading_lines), span.column))
                 if blocks:
-                    _focus_blocks(stmt, span, anchors, skip)
+                    _focus_blocks(stmt, span, anchors, skip, units, indents, module)
 
-    walk(module.body, spans)
+    walk(module.body, spans, ())
     return FocusedWrapper(module, skip, units)
 
 
-def _focus_blocks(stmt: cst.CSTNode, span: Span, anchors: "re.Pattern[bytes]", skip: set[int]) -> None:
+def _focus_blocks(stmt: cst.CSTNode, span: Span, anchors: "re.Pattern[bytes]", skip: set[int], units: list[Unit],
+                  indents: tuple[str, ...], module: cst.Module) -> None:
     """In the blocks of a visited compound statement (a function's body, a loop's, the
     branches of an ``if`` or a ``try``, ...), at any depth, skip the statements in whose
-    lines ``anchors`` do not occur. An ``if`` statement is entered whatever its lines
-    hold: it may end its block on Windows, which guards what follows it
-    (:class:`~winport.lang.python.GuardAwareTransformer`). A block whose statements do
-    not line up with ``ast``'s is visited whole."""
+    lines ``anchors`` do not occur, and make the others units. An ``if`` statement is
+    entered whatever its lines hold: it may end its block on Windows, which guards what
+    follows it (:class:`~winport.lang.python.GuardAwareTransformer`). A block whose
+    statements do not line up with ``ast``'s is visited whole. ``indents``: those of
+    the blocks ``stmt`` is in."""
     if len(span.nodes) != 1:
         return
     starts = [0, *(m_.end() for m_ in re.finditer(rb"\n", span.text))]
     if len(starts) - (1 if span.text.endswith(b"\n") else 0) != span.last - span.first + 1:
         return
     starts.append(len(span.text))
-    stack = [(stmt, span.nodes[0])]
+    stack = [(stmt, span.nodes[0], indents)]
     while stack:
-        node, tree = stack.pop()
+        node, tree, outer = stack.pop()
         for block, body in _blocks(node, tree):
             inner = _spans(body)
             if len(inner) != len(block.body):
                 continue
+            within = (*outer, _indent(block, module))
             for child, part in zip(block.body, inner):
-                if isinstance(child, cst.If) or anchors.search(
-                        span.text[starts[part.first - span.first]:starts[part.last - span.first + 1]]):
-                    if len(part.nodes) == 1:
-                        stack.append((child, part.nodes[0]))
-                else:
+                first = starts[part.first - span.first]
+                if not isinstance(child, cst.If) and not anchors.search(
+                        span.text[first:starts[part.last - span.first + 1]]):
                     skip.add(id(child))
+                    continue
+                head = span.text[first:starts[part.first - span.first + 1]].decode("utf-8", "replace")
+                units.append(Unit(child, part.first - 1 - len(child.leading_lines), 0,
+                                  head=head.rstrip("\r\n"), indents=within))
+                if len(part.nodes) == 1:
+                    stack.append((child, part.nodes[0], within))
+
+
+def _indent(block: cst.BaseSuite, module: cst.Module) -> str:
+    """What an indented block adds to the indentation of the code around it."""
+    indent = getattr(block, "indent", None)
+    return module.default_indent if indent is None else indent
 
 
 # libcst's compound statements and the ``ast`` statements they are
@@ -586,7 +601,13 @@ def node_positions(wrapper, memo: dict | None = None,
         stmt = unit.node
         kept = memo.get(id(stmt))
         if kept is None or kept[0] is not stmt:
-            if unit.inline:
+            if unit.indents is not None:  # in a block: written with the indentation it has in the file
+                code, found = _positions_alone(stmt, wrapper.module, unit.indents)
+                lines = code.split("\n", len(stmt.leading_lines) + 1)
+                if len(lines) <= len(stmt.leading_lines) or lines[len(stmt.leading_lines)].rstrip("\r") != unit.head:
+                    return  # not where the file's text puts it: an enclosing statement's positions answer
+                relative = {node: (rng.start.line, rng.start.column) for node, rng in found.items()}
+            elif unit.inline:
                 code, found = _positions_alone(stmt, wrapper.module)
                 if not unit.head.startswith(code.split("\n", 1)[0].rstrip("\r")):
                     return  # not where the file's text puts it: the whole module's positions answer
@@ -605,8 +626,11 @@ def node_positions(wrapper, memo: dict | None = None,
             cache[node] = (line + line_offset, col + column + 1)
 
     def position(node: cst.CSTNode) -> tuple[int, int]:
-        if node not in cache and inside and inside[-1] in pending:
-            resolve(pending.pop(inside[-1]))
+        for unit in reversed(inside):  # the statements the visit is inside of, innermost first
+            if node in cache:
+                break
+            if unit in pending:
+                resolve(pending.pop(unit))
         while node not in cache and pending:
             resolve(pending.pop(next(iter(pending))))
         if node not in cache:
@@ -636,17 +660,20 @@ def _positions(module: cst.Module) -> "dict[cst.CSTNode, object]":
     return _generated(module, module)[1]._computed
 
 
-def _positions_alone(node: cst.CSTNode, module: cst.Module) -> "tuple[str, dict[cst.CSTNode, object]]":
-    """The code of ``node`` (of ``module``) written alone and its nodes' positions in it."""
-    state, provider = _generated(node, module)
+def _positions_alone(node: cst.CSTNode, module: cst.Module, indents: "tuple[str, ...]" = ()
+                     ) -> "tuple[str, dict[cst.CSTNode, object]]":
+    """The code of ``node`` (of ``module``) written alone, inside blocks indented by
+    ``indents``, and its nodes' positions in it."""
+    state, provider = _generated(node, module, indents)
     return "".join(state.tokens), provider._computed
 
 
-def _generated(node: cst.CSTNode, module: cst.Module) -> "tuple[_PositionState, PositionProvider]":
+def _generated(node: cst.CSTNode, module: cst.Module, indents: "tuple[str, ...]" = ()
+               ) -> "tuple[_PositionState, PositionProvider]":
     """``node`` written with libcst's position-keeping code generation, in ``module``'s style."""
     provider = PositionProvider()
     state = _PositionState(default_indent=module.default_indent, default_newline=module.default_newline,
-                           provider=provider)
+                           provider=provider, indent_tokens=list(indents))
     node._codegen(state)
     return state, provider
 
