@@ -14,8 +14,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -27,11 +27,13 @@ from winport.fetch import fetch_project
 from winport.lang.bindings import new_unbound
 from winport.layout import Layout
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+import import_check  # noqa: E402
+
 pytestmark = pytest.mark.release
 
 PROJECT, VERSION = "sglang", "0.5.10.post1"
 LAYOUT = Layout.of({"python": "sglang", "kernels": "sglang/jit_kernel/csrc"})
-WINSIM = Path(__file__).with_name("winsim.py")
 
 
 class Engine:
@@ -80,12 +82,22 @@ def test_every_changed_file_compiles_binds_and_parses(engine):
             assert new_unbound(before[path], after[path]) == {}, path
 
 
-def _import(root: Path, module: str, windows: bool) -> dict:
-    args = [sys.executable, str(WINSIM), "--stub-missing", "--own", PROJECT, *(["--windows"] if windows else []),
-            str(root), module]
-    out = subprocess.run(args, capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr[-2000:]
-    return json.loads(out.stdout.strip().splitlines()[-1])
+class _Imports:
+    """Each import in a fresh child of a ``winsim.py --serve`` process (one per thread)
+    that has imported PyTorch, as tools/import_check.py does for vLLM."""
+
+    def __init__(self):
+        self.local, self.servers = threading.local(), []
+
+    def __call__(self, job: tuple[str, bool, Path]) -> dict:
+        module, windows, root = job
+        if not hasattr(self.local, "server"):
+            self.local.server = import_check.Server(sys.executable)
+            self.servers.append(self.local.server)
+        args = ["--stub-missing", "--own", PROJECT, *(["--windows"] if windows else []), str(root), module]
+        stdout, stderr, rc = self.local.server.run(args, root)
+        assert rc == 0, stderr[-2000:]
+        return json.loads(stdout.strip().splitlines()[-1])
 
 
 def test_no_changed_module_newly_fails_to_import(engine):
@@ -93,8 +105,13 @@ def test_no_changed_module_newly_fails_to_import(engine):
                      if p.endswith(".py") and p.startswith("sglang/"))
     jobs = [(module, windows, root) for module in modules for windows in (False, True)
             for root in (engine.pristine, engine.root)]
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        results = dict(zip(jobs, pool.map(lambda job: _import(job[2], job[0], job[1]), jobs)))
+    imports = _Imports()
+    try:
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            results = dict(zip(jobs, pool.map(imports, jobs)))
+    finally:
+        for server in imports.servers:
+            server.close()
     newly = []
     for module in modules:
         for windows in (False, True):
