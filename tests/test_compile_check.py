@@ -1,6 +1,6 @@
 """tools/compile_check.py on a real release: which translation units a port touches,
 and (where a compile environment is set up, as CI does) that they compile with nvcc
-and g++ before and after the port.
+and g++ after the port (and, where one does not, whether it did before).
 
 WINPORT_COMPILE_PYTHON names a Python whose packages carry PyTorch's CUDA headers
 (``tools/compile_env.sh DIR`` makes one); without it the compile test is skipped,
@@ -65,16 +65,62 @@ def compile_python() -> str:
 @pytest.mark.release
 @pytest.mark.toolchain
 @pytest.mark.parametrize("ported", sorted(CI_UNITS), indirect=True)
-def test_ci_units_compile_before_and_after(ported, tmp_path):
+def test_ci_units_compile_after_the_port(ported, tmp_path):
     python = compile_python()
     out = tmp_path / "results.json"
     units = CI_UNITS[ported.version]
     only = [a for u in units for a in ("--only", u)]
+    # a unit that compiles after the port is no regression: its pristine compile, the control,
+    # runs only where the ported one fails
     done = tool("--pristine", str(ported.pristine), "--ported", str(ported.root), "--python", python,
-                "--jobs", str(os.cpu_count() or 2), "--json", str(out), *only)
+                "--jobs", str(os.cpu_count() or 2), "--json", str(out), "--pristine-compile", "if-needed", *only)
     last = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr
     assert done.returncode == 0, done.stdout + done.stderr
     results = {u["path"]: u for u in json.loads(out.read_text())["units"]}
     assert set(results) == set(units), last
     assert all(u["status"] == "ok" for u in results.values()), results
-    assert f"compiled before {len(units)}, after {len(units)}, regressions 0, skipped 0" in last
+    assert f"compiled after {len(units)}, regressions 0, skipped 0, pristine compiles 0" in last
+
+
+def _fake_tool(monkeypatch, tmp_path, fails: dict[str, set[str]]):
+    """tools/compile_check.py's main with the compiles faked: ``fails`` names, per tree
+    ("pristine", "ported"), the units that do not compile; returns the compiles made."""
+    sys.path.insert(0, str(TOOL.parent))
+    import compile_check
+
+    made: list[tuple[str, str]] = []
+    units = ["csrc/a.cu", "csrc/b.cu", "csrc/c.cpp"]
+    monkeypatch.setattr(compile_check, "toolchain", lambda python, nvcc: {})
+    monkeypatch.setattr(compile_check, "touched_units", lambda pristine, ported, cutlass=False: (
+        [compile_check.Unit(u, "_C", [u]) for u in units], {}))
+
+    def compile_one(unit, tree, defs, tc, args):
+        which = "pristine" if tree.endswith("pristine") else "ported"
+        made.append((which, unit.path))
+        ok = unit.path not in fails.get(which, set())
+        return ok, "" if ok else f"{unit.path}:1: error: expected ';'", 1.0
+
+    monkeypatch.setattr(compile_check, "compile_one", compile_one)
+    for tree in ("pristine", "ported"):
+        (tmp_path / tree).mkdir()
+    return compile_check, made
+
+
+@pytest.mark.parametrize("mode", ["always", "if-needed"])
+def test_pristine_compiles_only_where_needed(monkeypatch, tmp_path, capsys, mode):
+    fails = {"ported": {"csrc/b.cu", "csrc/c.cpp"}, "pristine": {"csrc/c.cpp"}}
+    compile_check, made = _fake_tool(monkeypatch, tmp_path, fails)
+    out = tmp_path / "results.json"
+    rc = compile_check.main(["--pristine", str(tmp_path / "pristine"), "--ported", str(tmp_path / "ported"),
+                             "--jobs", "2", "--json", str(out), "--pristine-compile", mode])
+    assert rc == 1  # b.cu compiled before the port and not after
+    results = {u["path"]: u["status"] for u in json.loads(out.read_text())["units"]}
+    assert results == {"csrc/a.cu": "ok", "csrc/b.cu": "regression", "csrc/c.cpp": "skipped"}
+    pristine = sorted(path for tree, path in made if tree == "pristine")
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    if mode == "always":
+        assert pristine == ["csrc/a.cu", "csrc/b.cu", "csrc/c.cpp"]
+        assert last == "touched 3, compiled before 2, after 1, regressions 1, skipped 1"
+    else:  # a.cu compiled after the port: no pristine compile for it
+        assert pristine == ["csrc/b.cu", "csrc/c.cpp"]
+        assert last == "touched 3, compiled after 1, regressions 1, skipped 1, pristine compiles 2"

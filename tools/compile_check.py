@@ -15,7 +15,11 @@ A unit that does not compile from the pristine tree is *skipped* with the reason
 (usually a header the build fetches: CUTLASS, or one generated at configure time);
 one that compiles before and not after is a *regression*. The last line reads
 ``touched N, compiled before B, after A, regressions R, skipped S``; the exit status
-is 1 when R > 0, 2 on bad input.
+is 1 when R > 0, 2 on bad input. With ``--pristine-compile if-needed`` a unit is
+compiled from the pristine tree only where the ported one fails (a unit that compiles
+after the port is no regression, whatever it did before): half the compiles when
+every unit passes; the last line then counts ``compiled after A`` first and ends with
+``, pristine compiles P``.
 
 With ``--cutlass-ported DIR`` (a copy of the wheel's CUTLASS ported with ``winport
 rewrite DIR``) the ported tree compiles against DIR instead of the wheel's headers,
@@ -183,9 +187,15 @@ def first_error(log: str) -> str:
     return (m.group(1) if m else log.strip().splitlines()[-1] if log.strip() else "failed")[:200]
 
 
-def verdict(unit: Unit, before: tuple, after: tuple) -> Unit:
-    """A unit's status from its pristine and ported compiles ((ok, log, seconds) each)."""
-    (ok_before, log_before, unit.before_s), (ok_after, log_after, unit.after_s) = before, after
+def verdict(unit: Unit, before: tuple | None, after: tuple) -> Unit:
+    """A unit's status from its pristine and ported compiles ((ok, log, seconds) each;
+    ``before`` None: not compiled, the ported one compiled)."""
+    (ok_after, log_after, unit.after_s) = after
+    if before is None:
+        assert ok_after
+        unit.status, unit.reason = "ok", ""
+        return unit
+    (ok_before, log_before, unit.before_s) = before
     if not ok_before:
         unit.status, unit.reason = "skipped", "does not compile before the port: " + first_error(log_before)
     else:
@@ -214,6 +224,9 @@ def main(argv=None) -> int:
     ap.add_argument("--arch", default="sm_80")
     ap.add_argument("--std", default="c++20", help="c++20 for torch >= 2.14 headers, c++17 before")
     ap.add_argument("--timeout", type=int, default=1200, help="seconds per compile")
+    ap.add_argument("--pristine-compile", choices=("always", "if-needed"), default="always",
+                    help="compile each unit from the pristine tree too (always), or only where the ported tree's "
+                         "compile fails (if-needed)")
     ap.add_argument("--json", help="write the per-unit results here (with --list: the units to compile)")
     ap.add_argument("--resume", help="keep the verdicts of this earlier --json file (timeouts are retried)")
     ap.add_argument("--units", help="compile the units a --list --json run wrote (where winport is not installed)")
@@ -259,14 +272,24 @@ def main(argv=None) -> int:
         with open(args.resume) as fh:  # keep verdicts of an earlier run, except timeouts
             done = {u["path"]: Unit(**u) for u in json.load(fh)["units"] if "timed out" not in u["reason"]}
     todo = [u for u in units if u.path not in done]
-    # both compiles of a unit run side by side; a unit's verdict waits for both
+    # both compiles of a unit run side by side (if-needed: the pristine one once the ported one
+    # failed); a unit's verdict waits for both
+    always = args.pristine_compile == "always"
+    pristine_compiles = 0
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        futures = [(u, pool.submit(compile_one, u, args.pristine, definitions.get(u.target, []), tc, args),
+        def pristine(u: Unit):
+            return pool.submit(compile_one, u, args.pristine, definitions.get(u.target, []), tc, args)
+
+        futures = [(u, pristine(u) if always else None,
                     pool.submit(compile_one, u, args.ported, definitions.get(u.target, []), tc, args)) for u in todo]
         for u, before, after in futures:
-            done[u.path] = verdict(u, before.result(), after.result())
+            if before is None and not after.result()[0]:
+                before = pristine(u)
+            pristine_compiles += before is not None
+            done[u.path] = verdict(u, before.result() if before is not None else None, after.result())
             tag = {"ok": "ok        ", "regression": "REGRESSION", "skipped": "skipped   "}[u.status]
-            times = f" ({u.before_s:.0f} s / {u.after_s:.0f} s)" if u.status != "skipped" else ""
+            times = "" if u.status == "skipped" else f" ({u.after_s:.0f} s)" if before is None else \
+                f" ({u.before_s:.0f} s / {u.after_s:.0f} s)"
             print(f"{tag} {u.path}{times}{': ' + u.reason if u.reason else ''}", flush=True)
             if args.json:
                 write_json(args.json, touched, [done[x.path] for x in units if x.path in done],
@@ -279,8 +302,12 @@ def main(argv=None) -> int:
     if args.json:
         write_json(args.json, touched, units, time.perf_counter() - start)
     selected = f" (selected {len(units)})" if args.only else ""
-    print(f"touched {touched}{selected}, compiled before {before}, after {after}, "
-          f"regressions {regressions}, skipped {skipped}")
+    if always:
+        print(f"touched {touched}{selected}, compiled before {before}, after {after}, "
+              f"regressions {regressions}, skipped {skipped}")
+    else:
+        print(f"touched {touched}{selected}, compiled after {after}, regressions {regressions}, skipped {skipped}, "
+              f"pristine compiles {pristine_compiles}")
     return 1 if regressions else 0
 
 
