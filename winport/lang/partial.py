@@ -88,10 +88,11 @@ class Unit(NamedTuple):
 
 class FocusedWrapper(MetadataWrapper):
     """A :class:`MetadataWrapper` whose ``visit`` skips the statements (top-level, or
-    in the body of a class) in which a transform's anchors do not occur: the visitor
-    is neither called for them nor for anything inside them, and they stay as they
-    are. Positions of nodes inside visited statements are computed from those
-    statements alone. In a statement that assigns a large dict literal (vLLM's
+    in the body of a class; for a transform with ``anchors_in_blocks``, in any block
+    of those too) in which a transform's anchors do not occur: the visitor is neither
+    called for them nor for anything inside them, and they stay as they are.
+    Positions of nodes inside visited statements are computed from those statements
+    alone, the innermost first. In a statement that assigns a large dict literal (vLLM's
     ``environment_variables``, most of ``vllm/envs.py``) the same holds for each
     element."""
 
@@ -587,8 +588,9 @@ def node_positions(wrapper, memo: dict | None = None,
                    line_of: dict[int, int] | None = None) -> "Callable[[cst.CSTNode], tuple[int, int]]":
     """1-based (line, column) of an original node of ``wrapper``'s module, resolved
     on first use. For a :class:`FocusedWrapper`, visited statements are resolved one
-    at a time: first the one the visit is inside of (a site is mostly recorded while
-    its statement is visited), then the others in order until the node is found; and
+    at a time: first those the visit is inside of, innermost first (a site is mostly
+    recorded while its statement is visited), then the others in order until the node
+    is found; and
     ``memo`` keeps each statement's relative positions for the next transform of the
     file. A node outside them falls back to the whole module (whose lines ``line_of``
     maps to the file's, for a :class:`Partial` module)."""
