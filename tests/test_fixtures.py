@@ -7,11 +7,8 @@ re-parse. Adding a folder adds a test.
 
 from __future__ import annotations
 
-import pytest
-
 from winport import registry, testing
 from winport.examples import cases
-from winport.pipeline import Pipeline
 
 
 def test_every_transform_has_a_changing_and_an_unchanged_case():
@@ -30,27 +27,13 @@ def test_case(case):
     testing.assert_case(case)
 
 
-def _block_focused() -> list:
-    return [c for t in registry.all_transforms() if getattr(t, "anchors_in_blocks", False) for c in cases(t.id)]
-
-
-@pytest.mark.parametrize("case", _block_focused(), ids=lambda c: f"{c.transform}/{c.name}")
-def test_focus_inside_blocks_changes_nothing(case, tmp_path):
-    """A transform that says its anchors hold inside blocks too (``anchors_in_blocks``)
-    gives on each of its cases what the same transform visiting those blocks whole
-    gives: the same files, sites, positions and messages."""
-    transform = registry.get(case.transform)
-    whole = type(f"Whole{type(transform).__name__}", (type(transform),), {"anchors_in_blocks": False})()
-    assert whole.anchor_re() is not None
-    runs = []
-    for t in (transform, whole):
-        root = tmp_path / ("blocks" if t is transform else "whole")
-        for rel, data in case.files("before").items():
-            (root / rel).parent.mkdir(parents=True, exist_ok=True)
-            (root / rel).write_bytes(data)
-        report = Pipeline([t], jobs=1).run(root, write=False)
-        result = report.by_id(case.transform)
-        runs.append((report.changed, result.outcome,
-                     [(f.path, f.outcome, [(s.line, s.column, s.message) for s in [*f.sites, *f.reported]])
-                      for f in result.files]))
-    assert runs[0] == runs[1]
+def test_the_harness_catches_a_block_focused_transform_that_reads_an_unanchored_statement():
+    """runtime/exe-suffix reads `candidate = os.path.join(...)`, a statement without its
+    anchor, to rewrite it: made block-focused, the harness says so on its case."""
+    exe = registry.get("runtime/exe-suffix")
+    assert not exe.anchors_in_blocks
+    focused = type("Focused", (type(exe),), {"anchors_in_blocks": True})()
+    case = next(c for c in cases("runtime/exe-suffix") if c.name == "rust-frontend")
+    assert testing.check_case(case, exe) == []
+    problems = testing.check_case(case, focused)
+    assert any(p.startswith("anchors_in_blocks:") for p in problems), problems

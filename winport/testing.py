@@ -6,6 +6,8 @@ adds, such as a compatibility header, is compared with what its ``new_files``
 gives), exactly the sites of ``reported.txt`` must be reported, the outcome must be
 the one of ``outcome.txt`` (else not *failed*; *applied* for a case that changes),
 a second run must change nothing, and no output file may parse worse than its input.
+A Python transform with ``anchors_in_blocks`` must give the same with every statement
+of its blocks visited.
 
 From pytest::
 
@@ -24,6 +26,7 @@ From the shell: ``winport test PATH...`` (exit 0 all pass, 1 a case fails, 2 bad
 
 from __future__ import annotations
 
+import copy
 import difflib
 import tempfile
 from dataclasses import dataclass
@@ -144,6 +147,8 @@ def _verify(transform: Transform, before: dict[str, bytes], want: Expected) -> l
             if why:
                 problems.append(f"re-parse: {why}")
 
+        problems += _block_focus_problems(transform, before, report)
+
         again = _run(transform, root)
         if again.changed:
             problems.append("a second run changes the tree again: " + ", ".join(sorted(again.changed)))
@@ -153,6 +158,31 @@ def _verify(transform: Transform, before: dict[str, bytes], want: Expected) -> l
         if not want.unchanged and second not in (Outcome.ALREADY, Outcome.NOT_NEEDED, Outcome.REPORTED):
             problems.append(f"a second run's outcome is {second.value} (expected already, not-needed or reported)")
     return problems
+
+
+def _outcome_of(report: Report, transform_id: str) -> tuple:
+    """What a run gave: the changed files' new text, and each file's outcome and sites."""
+    result = report.by_id(transform_id)
+    return ({path: new for path, (_, new) in report.changed.items()}, result.outcome,
+            [(f.path, f.outcome, [(s.line, s.column, s.message) for s in [*f.sites, *f.reported]])
+             for f in result.files])
+
+
+def _block_focus_problems(transform: Transform, before: dict[str, bytes], report: Report) -> list[str]:
+    """For a Python transform with ``anchors_in_blocks``: the same transform visiting the
+    blocks whole must give what ``report`` gave (else a statement it reads lacks an anchor)."""
+    if not getattr(transform, "anchors_in_blocks", False):
+        return []
+    whole = copy.copy(transform)
+    whole.__class__ = type(f"Whole{type(transform).__name__}", (type(transform),), {"anchors_in_blocks": False})
+    with tempfile.TemporaryDirectory(prefix="winport-case-") as tmp:
+        root = Path(tmp) / "tree"
+        _write(root, before)
+        if _outcome_of(Pipeline([whole], jobs=1).run(root, write=False), transform.id) == \
+                _outcome_of(report, transform.id):
+            return []
+    return ["anchors_in_blocks: visiting every statement of the blocks gives other files, sites or outcome; a "
+            "statement the transform reads holds none of its anchors (add one, or leave anchors_in_blocks False)"]
 
 
 def _bytes(files: Mapping[str, str | bytes]) -> dict[str, bytes]:
